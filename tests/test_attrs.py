@@ -27,19 +27,14 @@ from eager_async.attrs import FuncAttr, Placeholder, decode_attr, decode_attrs, 
 from eager_async.errors import InvalidArgumentError
 from eager_async.tensors import encode_shape
 
-# The repo is cloned beside shared/, which holds the vectors TF 2.21 produced.
-VECTORS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "vectors"
-RECORDS: list[dict[str, Any]] = (
-    [json.loads(line) for line in (VECTORS / "attr_values.jsonl").read_text().splitlines()]
-    if (VECTORS / "attr_values.jsonl").is_file()
-    else []
-)
-NO_VECTORS = pytest.mark.skip(reason=f"TF byte vectors not found at {VECTORS}")
+# Byte vectors TF 2.21 produced, vendored in the repo (see tests/vectors/README.md).
+VECTORS = Path(__file__).parent / "vectors"
+RECORDS: list[dict[str, Any]] = [
+    json.loads(line) for line in (VECTORS / "attr_values.jsonl").read_text().splitlines()
+]
 
 
 def record_params(*, with_shapes: bool = True) -> list[Any]:
-    if not RECORDS:
-        return [pytest.param(None, marks=NO_VECTORS, id="no-vectors")]
     return [
         pytest.param(record, id=record["name"])
         for record in RECORDS
@@ -144,7 +139,6 @@ def assert_matches(got: Any, expected: Any, where: str = "attr") -> None:
 # --- TF's vectors -----------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not RECORDS, reason=f"TF byte vectors not found at {VECTORS}")
 def test_vector_file_is_whole() -> None:
     assert len(RECORDS) == 69
     assert len({record["name"] for record in RECORDS}) == len(RECORDS)
@@ -190,7 +184,6 @@ def test_types_without_numpy_equivalent_stay_datatypes() -> None:
     assert decode_attr(AttrValue(type=DataType.DT_BFLOAT16)) == np.dtype(ml_dtypes.bfloat16)
 
 
-@pytest.mark.skipif(not RECORDS, reason=f"TF byte vectors not found at {VECTORS}")
 def test_nested_func_with_placeholder() -> None:
     [record] = [record for record in RECORDS if record["name"] == "func_nested"]
     func = decode_attr(parse(record))

@@ -19,19 +19,14 @@ from eager_async.dtypes import from_numpy, to_numpy
 from eager_async.errors import InvalidArgumentError
 from eager_async.tensors import decode_shape, decode_tensor, encode_shape, encode_tensor
 
-# The repo is cloned beside shared/, which holds the vectors TF 2.21 produced.
-VECTORS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "vectors"
-RECORDS: list[dict[str, Any]] = (
-    [json.loads(line) for line in (VECTORS / "tensors.jsonl").read_text().splitlines()]
-    if (VECTORS / "tensors.jsonl").is_file()
-    else []
-)
-NO_VECTORS = pytest.mark.skip(reason=f"TF byte vectors not found at {VECTORS}")
+# Byte vectors TF 2.21 produced, vendored in the repo (see tests/vectors/README.md).
+VECTORS = Path(__file__).parent / "vectors"
+RECORDS: list[dict[str, Any]] = [
+    json.loads(line) for line in (VECTORS / "tensors.jsonl").read_text().splitlines()
+]
 
 
 def record_params() -> list[Any]:
-    if not RECORDS:
-        return [pytest.param(None, marks=NO_VECTORS, id="no-vectors")]
     return [pytest.param(record, id=record["name"]) for record in RECORDS]
 
 
@@ -96,7 +91,6 @@ def round_trip(proto: TensorProto) -> np.ndarray:
 # --- TF's vectors ------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not RECORDS, reason=f"TF byte vectors not found at {VECTORS}")
 def test_vector_file_is_whole() -> None:
     assert len(RECORDS) == 191
     assert len({record["name"] for record in RECORDS}) == len(RECORDS)
