@@ -71,6 +71,12 @@ bench-tf: $(STAMP) $(TF_STAMP)
 		--json bench-results/bench-tf.json --plot bench-results/bench-tf.png $(BENCH_ARGS)'
 
 
+# TensorFlow 2.21's op definitions (arguments, attrs, defaults, CPU kernels' types) as
+# data for the registry's op contract: eager_async/kernels/op_defs.jsonl.
+.PHONY: op-defs
+op-defs: $(TF_STAMP)
+	$(TF_PYTHON) tests/conformance/export_op_defs.py eager_async/kernels/op_defs.jsonl
+
 # Every registered op on eager_async against TensorFlow 2.21 itself (records of
 # tests/test_kernels_*.py plus generated dtype/shape variants). A report: it exits 0
 # whatever the differences. See tests/conformance/run.py.

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator
 
 import numpy as np
 import pytest
@@ -13,7 +14,8 @@ from hypothesis import settings
 from eager_async import EagerServer, RuntimeOptions
 from eager_async._proto.tensorflow import eager as pb
 from eager_async.kernels import registry
-from eager_async.kernels.registry import Attrs, KernelSpec, same_as_input
+from eager_async.kernels.op_defs import op_def
+from eager_async.kernels.registry import make_spec, same_shape
 
 # Property tests check values, not speed: no per-example deadline on a loaded machine.
 settings.register_profile("eager_async", deadline=None)
@@ -46,18 +48,20 @@ class Gate:
         self.opened = threading.Event()
         self.entered = threading.Event()
 
-    def kernel(self, inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
+    def kernel(self, x: np.ndarray) -> np.ndarray:
         self.entered.set()
         if not self.opened.wait(timeout=30):
             raise RuntimeError("test gate was never opened")
-        return [inputs[0]]
+        return x
 
 
 @pytest.fixture
 def gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Gate]:
     """Registers ``_TestGate`` for one test; opens it at the end so no thread hangs."""
     gate = Gate()
-    spec = KernelSpec("_TestGate", gate.kernel, same_as_input(0), {})
+    # Identity's contract under another name: TensorFlow has no such op.
+    definition = dataclasses.replace(op_def("Identity"), name="_TestGate")
+    spec = make_spec("_TestGate", gate.kernel, same_shape, definition)
     monkeypatch.setitem(registry._REGISTRY, "_TestGate", spec)
     yield gate
     gate.opened.set()

@@ -159,7 +159,6 @@ VALUE_DEPENDENT = [
          name="float accumulates"),
     Case("Range", (f64(1), f64(-1), f64(-0.5)), (f64([1, 0.5, 0, -0.5]),), name="double down"),
     Case("Range", (bf16(0), bf16(2), bf16(0.5)), (bf16([0, 0.5, 1, 1.5]),), name="bfloat16"),
-    Case("Range", (i8(-128), i8(127), i8(127)), (i8([-128, -1, 126]),), name="int8 ends"),
 ]
 
 
@@ -198,10 +197,13 @@ INFERENCE = [
 
 
 ERRORS = [
+    # The op def allows int8, but TF registers no CPU kernel for it.
+    Bad("Range", (i8(-128), i8(127), i8(127)), "CPU kernel for Range with Tidx=int8",
+        error=NotFoundError),
     Bad("ExpandDims", (i32([1, 2]), i32(2)), "Tried to expand dim index 2 for tensor with 1 dim"),
     Bad("ExpandDims", (i32([1, 2]), i32(-3)), "Tried to expand dim index -3"),
     Bad("ExpandDims", (i32([1, 2]), i32([0, 1])), "'dim' must be a tensor with a single value"),
-    Bad("ExpandDims", (i32([1, 2]), f32(0)), "dim must be an int32 or int64 tensor"),
+    Bad("ExpandDims", (i32([1, 2]), f32(0)), "Value for attr 'Tdim' of float is not in the list"),
     Bad("Squeeze", (f32(np.ones((1, 2))),), "Can not squeeze dim[1], expected a dimension of 1, "
         "got 2", {"squeeze_dims": [1]}),
     Bad("Squeeze", (f32(np.ones((1, 2))),), "Tried to squeeze dim index 2 for tensor with 2 dim",
@@ -216,9 +218,9 @@ ERRORS = [
         "The first dimension of paddings must be the rank of inputs[2,2], [1]"),
     Bad("Pad", (f32(np.zeros((1,) * 9)), i32(np.zeros((9, 2)))), "inputs rank not in [0,8]: 9",
         error=UnimplementedError),
-    Bad("Pad", (f32([1]), f32([[1, 1]])), "paddings must be an int32 or int64 tensor"),
+    Bad("Pad", (f32([1]), f32([[1, 1]])), "Value for attr 'Tpaddings' of float is not in the list"),
     Bad("PadV2", (f32([1]), i32([[1, 1]]), f32([0, 0])), "constant_values must be a scalar"),
-    Bad("PadV2", (f32([1]), i32([[1, 1]]), i32(0)), "input #1(zero-based) was expected to be a "
+    Bad("PadV2", (f32([1]), i32([[1, 1]]), i32(0)), "input #2(zero-based) was expected to be a "
         "float tensor but is a int32 tensor"),
     Bad("MirrorPad", (f32([1, 2]), i32([[2, 0]])),
         "paddings must be less than the dimension size: 2, 0 not less than 2", REFLECT),
@@ -226,9 +228,10 @@ ERRORS = [
         "paddings must be no greater than the dimension size: 0, 3 greater than 2", SYMMETRIC),
     Bad("MirrorPad", (f32(np.zeros(0)), i32([[0, 0]])),
         "paddings must be less than the dimension size: 0, 0 not less than 0", REFLECT),
-    Bad("MirrorPad", (f32([1, 2]), i32([[0, 0]])), "mode must be either REFLECT or SYMMETRIC",
+    Bad("MirrorPad", (f32([1, 2]), i32([[0, 0]])), "Value for attr 'mode' of \"EDGE\" is not in "
+        "the list of allowed values",
         {"mode": b"EDGE"}),
-    Bad("MirrorPad", (f32([1, 2]), i32([[0, 0]])), "mode must be either REFLECT or SYMMETRIC"),
+    Bad("MirrorPad", (f32([1, 2]), i32([[0, 0]])), "missing attr 'mode'"),
     Bad("MirrorPad", (f32(np.zeros((1,) * 6)), i32(np.zeros((6, 2)))),
         "inputs rank not in [0,5]: 6", REFLECT, UnimplementedError),
     Bad("BroadcastTo", (i32([1, 2]), i32([3])), "Incompatible shapes: [2] vs. [3]"),
@@ -245,7 +248,7 @@ ERRORS = [
     Bad("Bitcast", (b([True]),), "Value for attr 'T' of bool is not in the list", {"type": I8}),
     Bad("Bitcast", (i8([1]),), "attr 'type' of string is not in the list",
         {"type": np.dtype(object)}),
-    Bad("Bitcast", (i8([1]),), "Bitcast needs attr 'type'"),
+    Bad("Bitcast", (i8([1]),), "missing attr \'type\'"),
     Bad("ConjugateTranspose", (c64([[1j]]), i32([0])), "transpose expects a vector of size 2"),
     Bad("ConjugateTranspose", (c64([[1j]]), i32([0, 0])), "repeats a dimension"),
     Bad("Range", (i32(5), i32(1), i32(1)), "Requires start <= limit when delta > 0: 5/1"),
@@ -262,12 +265,12 @@ ERRORS = [
         error=NotFoundError),
     Bad("OnesLike", (s([b"a"]),), "Value for attr 'T' of string is not in the list"),
     Bad("ShapeN", (f32(1), i32(1)), "input #1(zero-based) was expected to be a float"),
-    Bad("ShapeN", (), "ShapeN expects at least 1 inputs, got 0"),
+    Bad("ShapeN", (), "Value for attr 'N' of 0 must be at least minimum 1"),
     Bad("ShapeN", (f32(1),), "attr 'out_type' of float", {"out_type": F32}),
     Bad("Size", (f32(1),), "attr 'out_type' of int8 is not in the list", {"out_type": I8}),
     Bad("Size", (np.broadcast_to(f32(0), (2**16, 2**16)),),
         "Number of elements was larger than representable by 32-bit output type"),
-    Bad("Rank", (f32(1), f32(2)), "Rank expects 1 inputs, got 2"),
+    Bad("Rank", (f32(1), f32(2)), "do not match 2 inputs specified"),
     Bad("BroadcastArgs", (i32([2, 3]), i32([4])), "Incompatible shapes: [2,3] vs. [4]"),
     Bad("BroadcastArgs", (i32([[2]]), i32([4])), "In[0] must be a vector.[1,1]"),
     Bad("BroadcastArgs", (f32([2]), f32([4])), "Value for attr 'T' of float is not in the list"),
@@ -279,9 +282,9 @@ ERRORS = [
     Bad("InvertPermutation", (f32([0]),), "Value for attr 'T' of float is not in the list"),
     Bad("Const", (), "Type mismatch between value (float) and dtype (int32)",
         {"value": f32(1), "dtype": I32}),
-    Bad("Const", (), "Const needs attr 'value'"),
-    Bad("Const", (), "Const needs attr 'dtype'", {"value": s(b"hi")}),
-    Bad("Const", (f32(1),), "Const expects 0 inputs, got 1", {"value": f32(1)}),
+    Bad("Const", (), "missing attr \'value\'"),
+    Bad("Const", (), "missing attr \'dtype\'", {"value": s(b"hi")}),
+    Bad("Const", (f32(1),), "do not match 1 inputs specified", {"value": f32(1)}),
 ]
 
 

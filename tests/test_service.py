@@ -14,7 +14,7 @@ from messages import DEVICE, create, decref, enqueue, handle, op, send
 from eager_async import EagerServer
 from eager_async._proto import tensorflow as tf
 from eager_async._proto.tensorflow import eager as pb
-from eager_async.tensors import decode_shape, decode_tensor
+from eager_async.tensors import decode_shape, decode_tensor, encode_shape
 
 CONTEXT = 0x1234_5678_9ABC_DEF0
 
@@ -384,7 +384,8 @@ async def test_resource_variables_over_the_wire(stub: pb.EagerServiceStub) -> No
     await make_context(stub, is_async=True)
     f32 = np.dtype(np.float32)
     reply = await stub.enqueue(enqueue(
-        CONTEXT, op(1, "VarHandleOp", attrs={"dtype": f32, "shared_name": b"w"}),
+        CONTEXT,
+        op(1, "VarHandleOp", attrs={"dtype": f32, "shape": encode_shape(()), "shared_name": b"w"}),
         op(2, "AssignVariableOp", handle(1), np.float32([1, 2])),
         op(3, "AssignAddVariableOp", handle(1), np.float32([10, 10])),
         op(4, "ReadVariableOp", handle(1), attrs={"dtype": f32}),
@@ -395,7 +396,8 @@ async def test_resource_variables_over_the_wire(stub: pb.EagerServiceStub) -> No
     np.testing.assert_array_equal(decode_tensor(fetched.queue_response[0].tensor[0]), [11, 12])
     await expect_status(stub.enqueue(enqueue(CONTEXT, op(-1, "Identity", handle(1)))),
                         Status.INVALID_ARGUMENT, "cannot be fetched by value")
-    await stub.enqueue(enqueue(CONTEXT, op(5, "VarHandleOp", attrs={"dtype": f32})))
+    scalar = {"dtype": f32, "shape": encode_shape(())}
+    await stub.enqueue(enqueue(CONTEXT, op(5, "VarHandleOp", attrs=scalar)))
     await expect_status(
         stub.enqueue(enqueue(CONTEXT, op(-1, "ReadVariableOp", handle(5), attrs={"dtype": f32}))),
         Status.FAILED_PRECONDITION, "is not initialized")

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..dtypes import short_name
 from ..errors import InvalidArgumentError, NotFoundError
-from .registry import Shape, TensorSpec
+from .specs import Shape, TensorSpec
 
 DTypes = frozenset[np.dtype]
 
@@ -63,6 +63,11 @@ def tf_name(dtype: np.dtype) -> str:
         return short_name(dtype)
     except InvalidArgumentError:
         return str(dtype)
+
+
+def type_names(dtypes: Collection[np.dtype]) -> str:
+    """``dtypes`` as TF lists them in its messages: ``half, float, int32``."""
+    return ", ".join(tf_name(dt) for dt in _ORDER if dt in dtypes)
 
 
 def shape_str(shape: Shape) -> str:
@@ -114,7 +119,7 @@ def allowed_dtype(
     """Reject a dtype outside the op's type list (TF's op-def check); ``hint`` says
     what to do instead."""
     if dtype not in allowed:
-        names = ", ".join(tf_name(dt) for dt in _ORDER if dt in allowed)
+        names = type_names(allowed)
         raise InvalidArgumentError(
             f"Value for attr '{attr}' of {tf_name(dtype)} is not in the list of "
             f"allowed values for {op}: {names}{hint}"
@@ -127,7 +132,7 @@ def kernel_dtype(
     """Reject a dtype the op definition allows but TF has no CPU kernel for: NOT_FOUND,
     as TF answers ("Could not find device for node"). Call after ``allowed_dtype``."""
     if dtype not in kernels:
-        names = ", ".join(tf_name(dt) for dt in _ORDER if dt in kernels)
+        names = type_names(kernels)
         raise NotFoundError(
             f"Could not find a CPU kernel for {op} with {attr}={tf_name(dtype)}; its CPU "
             f"kernels take {names}: Cast the input to one of them"

@@ -1,121 +1,226 @@
-"""The kernel registry: TF op name -> NumPy kernel plus its shape function.
+"""The op registry: TF op name -> kernel and shape rule, under TF's op contract.
 
-A kernel is a pure function ``(inputs, attrs) -> outputs`` over NumPy arrays and decoded
-attrs (see ``eager_async.attrs``). Its shape function ``(specs, attrs) -> output specs``
-answers, before anything runs, how many outputs the op has and their dtypes and shapes;
-it raises ``InvalidArgumentError`` for inputs the kernel would reject.
+TensorFlow's op definition (``op_defs``) is the contract: before a kernel or a shape
+rule sees a call, the registry checks the input count and dtypes, fills attr defaults,
+takes type and number attrs from the inputs, and derives the output dtypes
+(``contract.bind``). What is left to an op is its math:
 
->>> @register("Square", infer=same_as_input(0))     # doctest: +SKIP
-... def square(inputs, attrs):
-...     return [np.square(inputs[0])]
+- a **kernel** takes the op's inputs positionally, in op-def order (an argument that is a
+  list of tensors arrives as a list), and the attrs it names as keyword-only parameters
+  (type attrs as NumPy dtypes); it returns an array, or a tuple with one entry per output
+  argument (a list for a list argument). A kernel is callable alone.
+- a **shape rule** has the same signature over ``TensorSpec``s and returns the static
+  shapes in the same structure: a tuple of dims (-1 unknown) or None (unknown rank).
+- an op that needs its context (a function call, ``_Send``, a dataset) names a
+  keyword-only parameter ``env`` and receives the context's ``OpEnv``.
+
+>>> @op("Square", shape=same_shape)                    # doctest: +SKIP
+... def square(x):
+...     return np.square(x)
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from ..errors import InvalidArgumentError, NotFoundError
+from .contract import Binding, bind, lookup_def
+from .op_defs import OpDef
+from .specs import Shape, TensorSpec
 
 __all__ = [
     "Attrs",
-    "Kernel",
     "KernelSpec",
+    "OpEnv",
     "Shape",
-    "ShapeFn",
     "TensorSpec",
     "lookup",
-    "register",
+    "op",
     "registered_ops",
-    "same_as_input",
+    "same_shape",
+    "unknown_shape",
 ]
 
 Attrs = Mapping[str, Any]
-Shape = tuple[int, ...] | None
-"""A static shape: a tuple of dims where -1 is an unknown size, or None for unknown rank."""
 
 
-@dataclass(frozen=True, slots=True)
-class TensorSpec:
-    """What is known about a tensor before it is computed.
+class OpEnv(Protocol):
+    """What an op that needs its context receives as ``env`` (see ``eager_async.op_env``)."""
 
-    ``value`` is the tensor itself when it is already known (an inline input, or an
-    output that has finished). Shape functions read it only for int32/int64 inputs (a
-    shape, an axis, a permutation): the memo of inferred shapes relies on that.
-    """
+    @property
+    def step_id(self) -> int:
+        """The step the op runs in: its context's id, or a component function's step."""
+        ...
 
-    dtype: np.dtype
-    shape: Shape
-    value: np.ndarray | None = field(default=None, compare=False)
+    def kernel(self, name: str) -> Any:
+        """The kernel of op or function ``name``, one call level deeper."""
+        ...
 
 
-Kernel = Callable[[Sequence[np.ndarray], Attrs], Sequence[np.ndarray]]
-ShapeFn = Callable[[Sequence[TensorSpec], Attrs], Sequence[TensorSpec]]
+class _Math(Protocol):
+    def __call__(self, *args: Any, **attrs: Any) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)
 class KernelSpec:
-    """One registered op: its kernel, shape function, and attr defaults.
+    """One registered op: its TF definition, kernel and shape rule.
 
-    ``stateful`` ops (random, variables) keep their order relative to each other.
-    ``output_args`` names the outputs of ops with several output arguments (Unique's
-    ``y`` and ``idx``), so function bodies can refer to ``node:idx:0``.
+    ``run`` and ``shapes`` take the flat inputs (arrays or specs) and the caller's attrs,
+    as the runtime holds them, and check the contract first.
     """
 
     name: str
-    compute: Kernel
-    infer: ShapeFn
-    defaults: Mapping[str, Any]
-    stateful: bool = False
-    output_args: tuple[str, ...] = ()
+    definition: OpDef
+    kernel: _Math
+    rule: _Math | None
+    attr_names: tuple[str, ...]
+    rule_attr_names: tuple[str, ...]
+    needs_env: bool = False
+    env: Any = field(default=None, compare=False)
+
+    @property
+    def stateful(self) -> bool:
+        """Whether TF marks the op stateful: a function body runs it even when no output
+        depends on it, and its calls keep their order."""
+        return self.definition.stateful
+
+    @property
+    def output_args(self) -> tuple[str, ...]:
+        """The names of the output arguments (``y`` and ``idx`` of Unique)."""
+        return tuple(arg.name for arg in self.definition.outputs)
+
+    def with_env(self, env: Any) -> KernelSpec:
+        """This op bound to a context's ``env`` (ops that need none come back as is)."""
+        if not self.needs_env:
+            return self
+        return KernelSpec(
+            self.name, self.definition, self.kernel, self.rule, self.attr_names,
+            self.rule_attr_names, True, env,
+        )  # fmt: skip
+
+    def bind(self, dtypes: Sequence[np.dtype], attrs: Attrs) -> Binding:
+        """The checked call (memoised: a stream of tiny ops asks the same question)."""
+        key = _bind_key(self.name, dtypes, attrs)
+        if key is None:
+            return bind(self.definition, dtypes, attrs)
+        found = _BINDINGS.get(key)
+        if found is None:
+            found = bind(self.definition, dtypes, attrs)
+            if len(_BINDINGS) < _MEMO_SIZE:
+                _BINDINGS[key] = found
+        return found
 
     def run(self, inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
-        """Run the kernel; every output comes back as an ndarray (never a NumPy scalar)."""
-        return [_as_array(out) for out in self.compute(inputs, self.with_defaults(attrs))]
+        """Check the call, run the kernel; every output comes back as an ndarray of the
+        dtype the op definition gives it."""
+        binding = self.bind([a.dtype for a in inputs], attrs)
+        result = self.kernel(*binding.split(inputs), **self._kwargs(binding, self.attr_names))
+        outputs = _flatten(self.name, result, binding.out_counts)
+        return [
+            _as_array(out, dtype) for out, dtype in zip(outputs, binding.out_dtypes, strict=True)
+        ]
 
     def shapes(self, specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorSpec]:
-        """Infer the output specs without running the kernel (memoised: a stream of
-        tiny ops asks the same question thousands of times)."""
-        key = _memo_key(self.name, specs, attrs)
+        """The output specs, without running the kernel (memoised like ``bind``)."""
+        key = None if self.needs_env else _memo_key(self.name, specs, attrs)
         if key is not None:
-            known = _SHAPE_MEMO.get(key)
+            known = _SHAPES.get(key)
             if known is not None:
                 return list(known)
-        inferred = tuple(self.infer(specs, self.with_defaults(attrs)))
-        if key is not None and len(_SHAPE_MEMO) < _SHAPE_MEMO_SIZE:
-            _SHAPE_MEMO[key] = inferred
+        binding = self.bind([s.dtype for s in specs], attrs)
+        if self.rule is None:
+            shapes: list[Shape] = [None] * len(binding.out_dtypes)
+        else:
+            kwargs = self._kwargs(binding, self.rule_attr_names)
+            shapes = _flatten(self.name, self.rule(*binding.split(specs), **kwargs),
+                              binding.out_counts)  # fmt: skip
+        inferred = tuple(
+            TensorSpec(dtype, None if shape is None else tuple(shape))
+            for dtype, shape in zip(binding.out_dtypes, shapes, strict=True)
+        )
+        if key is not None and len(_SHAPES) < _MEMO_SIZE:
+            _SHAPES[key] = inferred
         return list(inferred)
 
-    def with_defaults(self, attrs: Attrs) -> Attrs:
-        """The attrs with TF's defaults filled in for the ones the caller left out."""
-        if not self.defaults:
-            return attrs
-        return {**self.defaults, **attrs}
+    def _kwargs(self, binding: Binding, names: tuple[str, ...]) -> dict[str, Any]:
+        kwargs = {name: binding.attrs[name] for name in names}
+        if self.needs_env:
+            if self.env is None:
+                raise InvalidArgumentError(f"{self.name} can only run inside a context")
+            kwargs["env"] = self.env
+        return kwargs
 
 
-def _as_array(output: Any) -> np.ndarray:
-    if isinstance(output, np.ndarray):
+def _as_array(output: Any, dtype: np.dtype) -> np.ndarray:
+    if isinstance(output, np.ndarray) and output.dtype == dtype:
         return output
-    # A 0-d string result comes back as bytes; NumPy would make it a fixed-width 'S'
-    # array, but string tensors are object arrays of bytes.
-    if isinstance(output, bytes | np.bytes_):
-        return np.array(bytes(output), dtype=object)
-    return np.asarray(output)
+    if dtype == np.dtype(object) and not isinstance(output, np.ndarray):
+        # A 0-d string or resource: NumPy would make bytes a fixed-width 'S' array.
+        array = np.empty((), dtype=object)
+        array[()] = output
+        return array
+    return np.asarray(output, dtype=dtype)
 
 
-_REGISTRY: dict[str, KernelSpec] = {}
+def _flatten(op: str, result: Any, counts: tuple[int | None, ...]) -> list[Any]:
+    """A kernel's (or rule's) result, one entry per output tensor."""
+    if len(counts) == 0:
+        return []
+    values = [result] if len(counts) == 1 else list(result)
+    if len(values) != len(counts):
+        raise InvalidArgumentError(
+            f"{op} returned {len(values)} outputs for {len(counts)} output arguments"
+        )
+    flat: list[Any] = []
+    for value, count in zip(values, counts, strict=True):
+        if count is None:
+            flat.append(value)
+        else:
+            value = list(value)
+            if len(value) != count:
+                raise InvalidArgumentError(
+                    f"{op} returned a list of {len(value)} tensors where its attrs say {count}"
+                )
+            flat += value
+    return flat
 
-_SHAPE_MEMO: dict[Hashable, tuple[TensorSpec, ...]] = {}
-_SHAPE_MEMO_SIZE = 65_536
+
+_REGISTRY: dict[str, KernelSpec | LegacySpec] = {}
+
+_SHAPES: dict[Hashable, tuple[TensorSpec, ...]] = {}
+_BINDINGS: dict[Hashable, Binding] = {}
+_MEMO_SIZE = 65_536
 _VALUE_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))
 _MAX_KEY_VALUES = 64
 
 
+def _hashable(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    return value
+
+
+def _attrs_key(attrs: Attrs) -> Hashable | None:
+    key = tuple(sorted((k, _hashable(v)) for k, v in attrs.items()))
+    try:
+        hash(key)
+    except TypeError:  # a tensor attr
+        return None
+    return key
+
+
+def _bind_key(op: str, dtypes: Sequence[np.dtype], attrs: Attrs) -> Hashable | None:
+    attrs_key = _attrs_key(attrs)
+    return None if attrs_key is None else (op, tuple(dtypes), attrs_key)
+
+
 def _memo_key(op: str, specs: Sequence[TensorSpec], attrs: Attrs) -> Hashable | None:
-    """What a shape function's answer depends on; None when it cannot be a dict key."""
+    """What a shape rule's answer depends on; None when it cannot be a dict key."""
     inputs = []
     for spec in specs:
         values = None
@@ -124,43 +229,70 @@ def _memo_key(op: str, specs: Sequence[TensorSpec], attrs: Attrs) -> Hashable | 
                 return None
             values = tuple(spec.value.ravel().tolist())
         inputs.append((spec.dtype, spec.shape, values))
-    key = (op, tuple(inputs), tuple(sorted(attrs.items())))
-    try:
-        hash(key)
-    except TypeError:  # a list or tensor attr
-        return None
-    return key
+    attrs_key = _attrs_key(attrs)
+    return None if attrs_key is None else (op, tuple(inputs), attrs_key)
 
 
-def register(
-    name: str,
-    *,
-    infer: ShapeFn,
-    defaults: Mapping[str, Any] | None = None,
-    stateful: bool = False,
-    output_args: tuple[str, ...] = (),
-) -> Callable[[Kernel], Kernel]:
-    """Register the decorated kernel under the literal TF op ``name``."""
+def _keyword_names(fn: Callable[..., Any], definition: OpDef, what: str) -> tuple[str, ...]:
+    """The attrs ``fn`` takes; checks its positional parameters match the op's inputs."""
+    parameters = inspect.signature(fn).parameters.values()
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    variadic = any(p.kind == p.VAR_POSITIONAL for p in parameters)
+    if len(positional) != len(definition.inputs) and not variadic:
+        raise TypeError(
+            f"the {what} of {definition.name} takes {len(positional)} inputs; its op "
+            f"definition has {len(definition.inputs)}"
+        )
+    names = tuple(p.name for p in parameters if p.kind == p.KEYWORD_ONLY and p.name != "env")
+    unknown = set(names) - set(definition.attrs)
+    if unknown:
+        raise TypeError(f"the {what} of {definition.name} names attrs it lacks: {unknown}")
+    return names
 
-    def decorate(kernel: Kernel) -> Kernel:
+
+def _takes_env(fn: Callable[..., Any] | None) -> bool:
+    return fn is not None and "env" in inspect.signature(fn).parameters
+
+
+def make_spec(
+    name: str, kernel: Callable[..., Any], shape: Callable[..., Any] | None,
+    definition: OpDef | None = None,
+) -> KernelSpec:  # fmt: skip
+    """A ``KernelSpec`` for ``kernel`` under TF's definition of ``name`` (or
+    ``definition``, for an op TensorFlow does not have)."""
+    definition = definition or lookup_def(name)
+    return KernelSpec(
+        name=name,
+        definition=definition,
+        kernel=kernel,
+        rule=shape,
+        attr_names=_keyword_names(kernel, definition, "kernel"),
+        rule_attr_names=() if shape is None else _keyword_names(shape, definition, "shape rule"),
+        needs_env=_takes_env(kernel) or _takes_env(shape),
+    )
+
+
+def op(
+    name: str, *, shape: Callable[..., Any] | None, definition: OpDef | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register the decorated kernel under the literal TF op ``name`` with its shape
+    rule (None: every output's shape is unknown until it runs)."""
+
+    def decorate(kernel: Callable[..., Any]) -> Callable[..., Any]:
         if name in _REGISTRY:
             raise ValueError(f"op {name!r} is registered twice")
-        _REGISTRY[name] = KernelSpec(
-            name, kernel, infer, dict(defaults or {}), stateful, output_args
-        )
+        _REGISTRY[name] = make_spec(name, kernel, shape, definition)
         return kernel
 
     return decorate
 
 
-def lookup(name: str) -> KernelSpec:
-    """The kernel registered for ``name``; NotFoundError when there is none."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise NotFoundError(
-            f"Op type not registered '{name}' on this eager_async worker"
-        ) from None
+def lookup(name: str) -> KernelSpec | LegacySpec:
+    """The op registered as ``name``; NOT_FOUND when there is none."""
+    spec = _REGISTRY.get(name)
+    if spec is None:
+        raise NotFoundError(f"Op type not registered '{name}' on this eager_async worker")
+    return spec
 
 
 def registered_ops() -> list[str]:
@@ -168,14 +300,92 @@ def registered_ops() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def same_as_input(index: int) -> ShapeFn:
-    """A shape function for ops whose single output looks like input ``index``."""
+def same_shape(x: TensorSpec, *rest: Any, **attrs: Any) -> Shape:
+    """The shape rule of ops whose one output has the shape of their first input."""
+    return x.shape
+
+
+def unknown_shape(*specs: Any, **attrs: Any) -> Shape:
+    """The shape rule of ops whose one output's shape is known only once it runs."""
+    return None
+
+
+LegacyKernel = Callable[[Sequence[np.ndarray], Attrs], Sequence[np.ndarray]]
+LegacyShapeFn = Callable[[Sequence[TensorSpec], Attrs], Sequence[TensorSpec]]
+Kernel = LegacyKernel
+ShapeFn = LegacyShapeFn
+
+
+@dataclass(frozen=True, slots=True)
+class LegacySpec:
+    """An op still written as ``compute(inputs, attrs)`` with a shape function returning
+    specs; the contract is checked for it all the same. Families move to ``op``."""
+
+    name: str
+    definition: OpDef
+    compute: LegacyKernel
+    infer: LegacyShapeFn
+    needs_env = False
+
+    @property
+    def stateful(self) -> bool:
+        """As ``KernelSpec.stateful``."""
+        return self.definition.stateful
+
+    @property
+    def output_args(self) -> tuple[str, ...]:
+        """As ``KernelSpec.output_args``."""
+        return tuple(arg.name for arg in self.definition.outputs)
+
+    def with_env(self, env: Any) -> LegacySpec:
+        """As ``KernelSpec.with_env``."""
+        return self
+
+    def bind(self, dtypes: Sequence[np.dtype], attrs: Attrs) -> Binding:
+        """As ``KernelSpec.bind``."""
+        return KernelSpec.bind(self, dtypes, attrs)  # type: ignore[arg-type]
+
+    def run(self, inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
+        """As ``KernelSpec.run``."""
+        binding = self.bind([a.dtype for a in inputs], attrs)
+        outputs = self.compute(inputs, binding.attrs)
+        return [
+            _as_array(out, dtype) for out, dtype in zip(outputs, binding.out_dtypes, strict=True)
+        ]
+
+    def shapes(self, specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorSpec]:
+        """As ``KernelSpec.shapes``."""
+        key = _memo_key(self.name, specs, attrs)
+        if key is not None:
+            known = _SHAPES.get(key)
+            if known is not None:
+                return list(known)
+        binding = self.bind([s.dtype for s in specs], attrs)
+        inferred = tuple(self.infer(specs, binding.attrs))
+        if key is not None and len(_SHAPES) < _MEMO_SIZE:
+            _SHAPES[key] = inferred
+        return list(inferred)
+
+
+def register(
+    name: str, *, infer: LegacyShapeFn, **_ignored: Any
+) -> Callable[[LegacyKernel], LegacyKernel]:
+    """Register a kernel of the old form; defaults and output names now come from the op
+    definition."""
+
+    def decorate(kernel: LegacyKernel) -> LegacyKernel:
+        if name in _REGISTRY:
+            raise ValueError(f"op {name!r} is registered twice")
+        _REGISTRY[name] = LegacySpec(name, lookup_def(name), kernel, infer)
+        return kernel
+
+    return decorate
+
+
+def same_as_input(index: int) -> LegacyShapeFn:
+    """A legacy shape function for ops whose single output looks like input ``index``."""
 
     def infer(specs: Sequence[TensorSpec], attrs: Attrs) -> Sequence[TensorSpec]:
-        if index >= len(specs):
-            raise InvalidArgumentError(
-                f"expected at least {index + 1} inputs, got {len(specs)}"
-            )
         return [TensorSpec(specs[index].dtype, specs[index].shape)]
 
     return infer

@@ -1,0 +1,304 @@
+"""The op contract: a call's inputs and attrs checked against TF's op definition, once,
+for every op, with TensorFlow's statuses.
+
+``bind`` answers how the flat inputs split into the op's arguments, the complete attrs
+(defaults filled, type and number attrs taken from the inputs, which win over what the
+caller wrote, as in TF's eager runtime), and the output dtypes. It raises
+INVALID_ARGUMENT for a wrong arity, dtype or attr, and NOT_FOUND where TF defines the op
+for a dtype but has no CPU kernel for it.
+
+>>> f32, i32 = np.dtype("float32"), np.dtype("int32")
+>>> binding = bind(op_def("ConcatV2"), [f32, f32, i32], {})
+>>> binding.groups, binding.attrs["N"], binding.out_dtypes
+((slice(0, 2, None), 2), 2, (dtype('float32'),))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..attrs import FuncAttr
+from ..dtypes import DataType
+from ..errors import InvalidArgumentError, NotFoundError, UnimplementedError
+from ._checks import tf_name, type_names
+from .op_defs import MISSING, OBJECT, ArgDef, AttrDef, OpDef, op_def
+
+__all__ = ["Binding", "bind", "op_def"]
+
+Group = int | slice
+"""Where an argument's tensors are among the flat inputs: one index, or a slice (a list)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """A checked call: ``groups`` (one per input argument), the complete ``attrs``, the
+    dtype of every output tensor and how many tensors each output argument has
+    (None for a single tensor)."""
+
+    groups: tuple[Group, ...]
+    attrs: Mapping[str, Any]
+    out_dtypes: tuple[np.dtype, ...]
+    out_counts: tuple[int | None, ...]
+
+    def split(self, flat: Sequence[Any]) -> list[Any]:
+        """The inputs grouped by argument (a list for a list argument)."""
+        return [flat[g] if isinstance(g, int) else list(flat[g]) for g in self.groups]
+
+
+def bind(definition: OpDef, dtypes: Sequence[np.dtype], attrs: Mapping[str, Any]) -> Binding:
+    """Check a call of ``definition`` with inputs of ``dtypes``; see the module doc."""
+    op = definition.name
+    complete = {a.name: a.default for a in definition.attrs.values()}
+    complete.update((k, v) for k, v in attrs.items() if k in definition.attrs)
+    sizes = _sizes(definition, len(dtypes), complete)
+    groups: list[Group] = []
+    inferred: dict[str, Any] = {}
+    start = 0
+    for arg, size in zip(definition.inputs, sizes, strict=True):
+        if arg.is_list:
+            groups.append(slice(start, start + size))
+        else:
+            groups.append(start)
+        _check_arg(op, arg, dtypes[start : start + size], start, inferred)
+        start += size
+    for arg in definition.inputs:
+        given = attrs.get(arg.type_list_attr) if arg.type_list_attr else None
+        if isinstance(given, list) and given != inferred[arg.type_list_attr]:
+            raise InvalidArgumentError(
+                f"{op}: attr '{arg.type_list_attr}' is {_shown(given)} but the inputs are "
+                f"{_shown(inferred[arg.type_list_attr])}"
+            )
+    complete.update(inferred)
+    for attr in definition.attrs.values():
+        complete[attr.name] = _check_attr(op, attr, complete[attr.name])
+    _check_kernel(definition, complete)
+    out_dtypes: list[np.dtype] = []
+    out_counts: list[int | None] = []
+    for arg in definition.outputs:
+        types = _output_types(op, arg, complete)
+        out_dtypes += types
+        out_counts.append(len(types) if arg.is_list else None)
+    return Binding(tuple(groups), complete, tuple(out_dtypes), tuple(out_counts))
+
+
+def _sizes(definition: OpDef, count: int, attrs: Mapping[str, Any]) -> list[int]:
+    """How many tensors each input argument takes; at most one unknown list length is
+    inferred from the input count."""
+    sizes: list[int | None] = []
+    for arg in definition.inputs:
+        if arg.number_attr:
+            n = attrs.get(arg.number_attr, MISSING)
+            sizes.append(n if isinstance(n, int) and not isinstance(n, bool) else None)
+        elif arg.type_list_attr:
+            types = attrs.get(arg.type_list_attr, MISSING)
+            sizes.append(len(types) if isinstance(types, list | tuple) else None)
+        else:
+            sizes.append(1)
+    unknown = [i for i, n in enumerate(sizes) if n is None]
+    known = sum(n for n in sizes if n is not None)
+    if len(unknown) == 1:
+        sizes[unknown[0]] = max(count - known, 0)
+    elif unknown:
+        names = ", ".join(definition.inputs[i].name for i in unknown)
+        raise InvalidArgumentError(
+            f"{definition.name}: set the length attrs of the list inputs {names}; the input "
+            "count alone does not say how the inputs split"
+        )
+    fixed = [n for n in sizes if n is not None]
+    if sum(fixed) != count:
+        raise InvalidArgumentError(
+            f"NodeDef expected inputs '{_expected(definition, fixed, attrs)}' do not match "
+            f"{count} inputs specified; {signature(definition)}"
+        )
+    return fixed
+
+
+def signature(definition: OpDef) -> str:
+    """The op as TF prints it in errors: ``Op<name=AddV2; signature=x:T, y:T -> z:T>``."""
+
+    def args(arguments: Sequence[ArgDef]) -> str:
+        return ", ".join(f"{arg.name}:{_arg_type(arg)}" for arg in arguments)
+
+    return (
+        f"Op<name={definition.name}; signature={args(definition.inputs)} -> "
+        f"{args(definition.outputs)}>"
+    )
+
+
+def _arg_type(arg: ArgDef) -> str:
+    kind = arg.type_name or arg.type_attr or arg.type_list_attr
+    return f"{arg.number_attr}*{kind}" if arg.number_attr else kind
+
+
+def _expected(definition: OpDef, sizes: Sequence[int], attrs: Mapping[str, Any]) -> str:
+    names = []
+    for arg, size in zip(definition.inputs, sizes, strict=True):
+        known = arg.dtype if arg.dtype is not None else attrs.get(arg.type_attr)
+        name = tf_name(known) if isinstance(known, np.dtype) else _arg_type(arg)
+        names += [name] * size
+    return ", ".join(names)
+
+
+def _check_arg(
+    op: str, arg: ArgDef, dtypes: Sequence[np.dtype], start: int, inferred: dict[str, Any]
+) -> None:
+    if arg.type_list_attr:
+        inferred[arg.type_list_attr] = list(dtypes)
+        return
+    if arg.number_attr:
+        inferred[arg.number_attr] = len(dtypes)
+    for offset, dtype in enumerate(dtypes):
+        want = arg.dtype if arg.dtype is not None else inferred.get(arg.type_attr)
+        if want is None:
+            inferred[arg.type_attr] = dtype
+        elif dtype != want:
+            shown = arg.type_name or tf_name(want)
+            raise InvalidArgumentError(
+                f"cannot compute {op} as input #{start + offset}(zero-based) was expected "
+                f"to be a {shown} tensor but is a {tf_name(dtype)} tensor"
+            )
+
+
+_SCALAR_KINDS: dict[str, tuple[type, ...]] = {
+    "int": (int,),
+    "float": (float, int),
+    "bool": (bool,),
+    "string": (bytes,),
+    "shape": (tuple, type(None)),
+    "tensor": (np.ndarray,),
+    "func": (FuncAttr,),
+}
+
+
+def _check_attr(op: str, attr: AttrDef, value: Any) -> Any:
+    """The attr's value, checked for kind, allowed values and minimum; type attrs become
+    NumPy dtypes."""
+    if value is MISSING:
+        raise InvalidArgumentError(
+            f"NodeDef missing attr '{attr.name}' from {signature(lookup_def(op))}: the request "
+            f"must set attr '{attr.name}' ({attr.type})"
+        )
+    kind = attr.type
+    if kind.startswith("list("):
+        if not isinstance(value, list | tuple):
+            raise _kind_error(op, attr, value)
+        value = [_check_scalar(op, attr, kind[5:-1], v, in_list=True) for v in value]
+        if attr.minimum is not None and len(value) < attr.minimum:
+            raise InvalidArgumentError(
+                f"Length for attr '{attr.name}' of {len(value)} must be at least minimum "
+                f"{attr.minimum}\n\t; NodeDef: {{{{node {op}}}}}"
+            )
+        return value
+    value = _check_scalar(op, attr, kind, value)
+    if kind == "int" and attr.minimum is not None and value < attr.minimum:
+        raise InvalidArgumentError(
+            f"Value for attr '{attr.name}' of {value} must be at least minimum "
+            f"{attr.minimum}\n\t; NodeDef: {{{{node {op}}}}}"
+        )
+    return value
+
+
+def _check_scalar(op: str, attr: AttrDef, kind: str, value: Any, in_list: bool = False) -> Any:
+    if kind == "type":
+        value = _as_dtype(op, attr, value, in_list)
+    elif kind in _SCALAR_KINDS:
+        ok = isinstance(value, _SCALAR_KINDS[kind])
+        if kind in ("int", "float") and isinstance(value, bool):
+            ok = False
+        if not ok:
+            raise _kind_error(op, attr, value)
+        if kind == "float":
+            value = float(value)
+    if attr.allowed is not None and value not in attr.allowed:
+        if kind == "type":
+            shown = type_names(attr.allowed)
+            raise InvalidArgumentError(
+                f"Value for attr '{attr.name}' of {tf_name(value)} is not in the list of "
+                f"allowed values: {shown}\n\t; NodeDef: {{{{node {op}}}}}"
+            )
+        shown = ", ".join(f'"{v.decode(errors="replace")}"' for v in sorted(attr.allowed))
+        got = value.decode(errors="replace") if isinstance(value, bytes) else value
+        raise InvalidArgumentError(
+            f"Value for attr '{attr.name}' of \"{got}\" is not in the list of allowed "
+            f"values: {shown}\n\t; NodeDef: {{{{node {op}}}}}"
+        )
+    return value
+
+
+def _as_dtype(op: str, attr: AttrDef, value: Any, in_list: bool) -> np.dtype:
+    if isinstance(value, np.dtype):
+        return value
+    # A list of types may name resources and variants (a function's outputs, a dataset's
+    # components): they are object arrays here. A single type attr that asks for one
+    # (Cast to DT_RESOURCE) would make a tensor of no meaning.
+    if in_list and value in (DataType.DT_RESOURCE, DataType.DT_VARIANT):
+        return OBJECT
+    if isinstance(value, DataType):
+        raise UnimplementedError(
+            f"{op}: attr '{attr.name}' is {value.name}, a dtype eager_async cannot make tensors of"
+        )
+    raise _kind_error(op, attr, value)
+
+
+def _kind_error(op: str, attr: AttrDef, value: Any) -> InvalidArgumentError:
+    shown = repr(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return InvalidArgumentError(
+        f"Expecting a {attr.type} value for attr {attr.name} of {op}, got "
+        f"{type(value).__name__} {shown}"
+    )
+
+
+def _check_kernel(definition: OpDef, attrs: Mapping[str, Any]) -> None:
+    """NOT_FOUND where TF defines the op for these types but registers no CPU kernel."""
+    kernels = definition.cpu_kernels
+    for constraints in kernels:
+        if all(_satisfies(attrs.get(name), types) for name, types in constraints.items()):
+            return
+    if not kernels:
+        raise NotFoundError(
+            f"TensorFlow has no CPU kernel for {definition.name}, so neither does eager_async"
+        )
+    names = sorted({name for constraints in kernels for name in constraints})
+    shown = ", ".join(f"{name}={_shown(attrs.get(name))}" for name in names)
+    takes = "; ".join(
+        ", ".join(f"{name} in [{type_names(types)}]" for name, types in sorted(k.items()))
+        for k in kernels
+    )
+    raise NotFoundError(
+        f"Could not find a CPU kernel for {definition.name} with {shown}; TensorFlow's CPU "
+        f"kernels take {takes}: Cast the input to one of them"
+    )
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_shown, value)) + "]"
+    return tf_name(value) if isinstance(value, np.dtype) else repr(value)
+
+
+def _satisfies(value: Any, types: frozenset[np.dtype]) -> bool:
+    if isinstance(value, list):
+        return all(v in types for v in value)
+    return value in types
+
+
+def _output_types(op: str, arg: ArgDef, attrs: Mapping[str, Any]) -> list[np.dtype]:
+    if arg.type_list_attr:
+        return list(attrs[arg.type_list_attr])
+    dtype = arg.dtype if arg.dtype is not None else attrs[arg.type_attr]
+    count = attrs[arg.number_attr] if arg.number_attr else 1
+    return [dtype] * count
+
+
+def lookup_def(name: str) -> OpDef:
+    """TF's definition of ``name``; NOT_FOUND when TensorFlow has no such op."""
+    definition = op_def(name)
+    if definition is None:
+        raise NotFoundError(f"Op type not registered '{name}' on this eager_async worker")
+    return definition
