@@ -7,6 +7,8 @@
     ├── AlreadyExistsError          INVALID_ARGUMENT   a context id re-created with an older view
     ├── FailedPreconditionError     FAILED_PRECONDITION the caller used state that is not ready
     ├── CancelledError              CANCELLED          the work was cancelled (context closed)
+    ├── OutOfRangeError             OUT_OF_RANGE       the caller read past the end (an iterator)
+    ├── ResourceExhaustedError      RESOURCE_EXHAUSTED the caller asked for more than there is
     └── UnimplementedError          UNIMPLEMENTED      the caller asked for something not built
 
 Only ``service.py`` turns these into transport statuses; everything else raises them.
@@ -24,6 +26,8 @@ __all__ = [
     "FailedPreconditionError",
     "InvalidArgumentError",
     "NotFoundError",
+    "OutOfRangeError",
+    "ResourceExhaustedError",
     "StatusCode",
     "UnimplementedError",
 ]
@@ -108,3 +112,16 @@ class UnimplementedError(EagerError):
     """The caller asked for a feature eager_async does not provide."""
 
     code = StatusCode.UNIMPLEMENTED
+
+
+class OutOfRangeError(EagerError):
+    """The caller read past the end of something: an exhausted iterator ("End of
+    sequence"), as TF answers."""
+
+    code = StatusCode.OUT_OF_RANGE
+
+
+class ResourceExhaustedError(EagerError):
+    """The caller asked for more memory or room than the worker has or allows."""
+
+    code = StatusCode.RESOURCE_EXHAUSTED
