@@ -9,14 +9,11 @@ a failure poisons only the ops that consume the failed op's outputs.
 from __future__ import annotations
 
 import contextlib
-import functools
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor as ThreadPool
 
-from . import kernels
-from .control_flow import CONTROL_FLOW
 from .devices import WorkerDevices
 from .errors import (
     CancelledError,
@@ -24,9 +21,10 @@ from .errors import (
     InvalidArgumentError,
 )
 from .executor import Executor
-from .functions import FunctionKernel, FunctionSpec, OpKernel
+from .functions import FunctionLibrary
 from .handles import HandleTable, NodeInput, OpNode
 from .kernels import TensorSpec
+from .op_env import OpEnv, OpKernel
 from .records import (
     DecrefItem,
     HandleRef,
@@ -39,7 +37,7 @@ from .records import (
     RemoveFunctionItem,
     SendTensorItem,
 )
-from .rendezvous import Rendezvous, SendOp
+from .rendezvous import Rendezvous
 
 __all__ = ["Context"]
 
@@ -73,7 +71,7 @@ class Context:
         self._requests = 0  # RPCs in flight
         self._rendezvous = rendezvous
         self._table = HandleTable()
-        self._functions: dict[str, FunctionSpec] = {}
+        self._functions = FunctionLibrary()
         self._executor = Executor(pool, self._on_done, max_queued_requests)
         # Async failures nobody has been told about yet, oldest first.
         self._unreported: OrderedDict[int, EagerError] = OrderedDict()
@@ -108,18 +106,20 @@ class Context:
         return now - self.last_used > self.keep_alive_secs
 
     def kernel(self, name: str, step_id: int = 0) -> OpKernel:
-        """The function registered as ``name`` in this context, a control-flow op, or
-        the registered kernel; ``_Send`` ops inside send under ``step_id`` (0: the
-        context's id)."""
-        function = self._functions.get(name)
-        if function is not None:
-            return FunctionKernel(function, functools.partial(self.kernel, step_id=step_id))
-        control = CONTROL_FLOW.get(name)
-        if control is not None:
-            return control(functools.partial(self.kernel, step_id=step_id))
-        if name == "_Send":  # the stock TF client reads values through the rendezvous
-            return SendOp(step_id or self.id, self._rendezvous)
-        return kernels.lookup(name)
+        """The function registered as ``name`` in this context, or the registered op; ops
+        that need their context see it through an ``OpEnv`` whose ``_Send``s send under
+        ``step_id`` (0: the context's id)."""
+        env = OpEnv(
+            context_id=self.id,
+            step_id=step_id or self.id,
+            rendezvous=self._rendezvous,
+            lookup=self._functions.lookup,
+        )
+        return self._functions.lookup(name, env)
+
+    def lookup(self, name: str, env: OpEnv) -> OpKernel:
+        """``name`` as a function registered in this context or an op, bound to ``env``."""
+        return self._functions.lookup(name, env)
 
     async def enqueue(self, items: Sequence[Item]) -> list[QueueResult]:
         """Apply ``items`` in order; one result per item, or the first item's error."""
@@ -198,12 +198,9 @@ class Context:
             self._table.release(item.handle)
         elif isinstance(item, RegisterFunctionItem):
             for function in (*item.library, item.function):
-                self._register(function)
+                self._functions.add(function)
         elif isinstance(item, RemoveFunctionItem):
-            if self._functions.pop(item.name, None) is None:
-                raise InvalidArgumentError(
-                    f"Tried to remove function '{item.name}', which is not registered"
-                )
+            self._functions.remove(item.name)
         elif isinstance(item, InvalidItem):
             raise item.error
         return QueueResult()
@@ -249,16 +246,6 @@ class Context:
                 ) from None
         return self._table.resolve(ref)
 
-    def _register(self, function: FunctionSpec) -> None:
-        FunctionKernel(function, self.kernel)  # rejects signatures we cannot run
-        existing = self._functions.get(function.name)
-        if existing is not None and not _same(existing, function):
-            raise InvalidArgumentError(
-                f"Cannot register function '{function.name}': a different function with "
-                "that name is already registered. Remove it first."
-            )
-        self._functions[function.name] = function
-
     async def _reply(self, reply: QueueResult | OpNode) -> QueueResult:
         if isinstance(reply, QueueResult):
             return reply
@@ -284,10 +271,3 @@ class Context:
             self._unreported[node.op_id] = error
             if len(self._unreported) > _MAX_UNREPORTED:
                 self._unreported.popitem(last=False)
-
-
-def _same(a: FunctionSpec, b: FunctionSpec) -> bool:
-    try:
-        return bool(a == b)
-    except ValueError:  # tensor-valued attrs do not compare as one bool
-        return False

@@ -8,33 +8,28 @@ for output ``i`` of a node, ``^node`` for a control dependency.
 
 from __future__ import annotations
 
-import abc
-import copy
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
+from . import kernels
 from .attrs import Placeholder
 from .errors import EagerError, InvalidArgumentError, UnimplementedError
 from .kernels import TensorSpec
+from .op_env import OpEnv, OpKernel
 
-__all__ = ["ArgSpec", "FunctionKernel", "FunctionSpec", "NestedKernel", "NodeSpec", "OpKernel"]
+__all__ = [
+    "ArgSpec",
+    "FunctionKernel",
+    "FunctionLibrary",
+    "FunctionSpec",
+    "NodeSpec",
+    "check_signature",
+]
 
-_MAX_DEPTH = 32  # deeper nesting would reach Python's own recursion limit
-
-
-class OpKernel(Protocol):
-    """What the runtime needs of an op: a registered kernel or a function."""
-
-    def shapes(self, specs: Sequence[TensorSpec], attrs: Mapping[str, Any]) -> list[TensorSpec]:
-        """Output specs, computed without running anything."""
-        ...
-
-    def run(self, inputs: Sequence[np.ndarray], attrs: Mapping[str, Any]) -> list[np.ndarray]:
-        """The outputs."""
-        ...
+V = TypeVar("V", TensorSpec, np.ndarray)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,71 +65,50 @@ class FunctionSpec:
     control_ret: Mapping[str, str] = field(default_factory=dict)
 
 
-V = TypeVar("V", TensorSpec, np.ndarray)
-
-
-class NestedKernel(abc.ABC):
-    """An op that runs functions (a function call, If, While): it finds kernels through
-    ``resolve`` at call time, and knows how deep in nested calls it runs."""
-
-    @abc.abstractmethod
-    def shapes(self, specs: Sequence[TensorSpec], attrs: Mapping[str, Any]) -> list[TensorSpec]:
-        """Output specs, computed without running anything."""
-
-    @abc.abstractmethod
-    def run(self, inputs: Sequence[np.ndarray], attrs: Mapping[str, Any]) -> list[np.ndarray]:
-        """The outputs."""
-
-    def __init__(self, resolve: Callable[[str], OpKernel], depth: int = 0) -> None:
-        if depth >= _MAX_DEPTH:
-            raise InvalidArgumentError(
-                f"function calls nest deeper than {_MAX_DEPTH} (recursion?)"
+def check_signature(spec: FunctionSpec) -> None:
+    """Reject a signature the interpreter cannot run (list arguments)."""
+    for arg in (*spec.inputs, *spec.outputs):
+        if arg.number_attr or arg.type_list_attr:
+            raise UnimplementedError(
+                f"Function '{spec.name}': argument '{arg.name}' is a list of tensors, "
+                "which eager_async does not support yet"
             )
-        self._resolve = resolve
-        self._depth = depth
-
-    def at_depth(self, depth: int) -> NestedKernel:
-        """The same kernel, running ``depth`` calls deep."""
-        clone = copy.copy(self)
-        NestedKernel.__init__(clone, self._resolve, depth)
-        return clone
-
-    def function(self, name: str) -> FunctionKernel:
-        """The registered function ``name``, one call level deeper."""
-        kernel = self._resolve(name)
-        if not isinstance(kernel, FunctionKernel):
-            raise InvalidArgumentError(f"'{name}' is an op, not a registered function")
-        return FunctionKernel(kernel.spec, self._resolve, self._depth + 1)
-
-    def _kernel(self, op: str) -> OpKernel:
-        kernel = self._resolve(op)
-        return kernel.at_depth(self._depth + 1) if isinstance(kernel, NestedKernel) else kernel
 
 
-class FunctionKernel(NestedKernel):
-    """Runs a ``FunctionSpec`` as one op; ``resolve`` finds the kernel of each body node
-    (another function or a registered op), at call time, so later registrations count.
+class FunctionKernel:
+    """Runs a ``FunctionSpec`` as one op; ``env`` finds the kernel of each body node
+    (another function or a registered op) one call level deeper, at call time, so later
+    registrations count.
 
-    >>> kernel = FunctionKernel(spec, resolve)          # doctest: +SKIP
+    >>> kernel = FunctionKernel(spec, env)              # doctest: +SKIP
     >>> kernel.run([np.float32(1), np.float32(2)], {})  # doctest: +SKIP
     """
 
-    def __init__(
-        self, spec: FunctionSpec, resolve: Callable[[str], OpKernel], depth: int = 0
-    ) -> None:
-        for arg in (*spec.inputs, *spec.outputs):
-            if arg.number_attr or arg.type_list_attr:
-                raise UnimplementedError(
-                    f"Function '{spec.name}': argument '{arg.name}' is a list of tensors, "
-                    "which eager_async does not support yet"
-                )
+    is_function = True
+    stateful = False
+
+    def __init__(self, spec: FunctionSpec, env: OpEnv) -> None:
+        check_signature(spec)
         self.spec = spec
-        super().__init__(resolve, depth)
+        self._env = env
+        self._kernels: dict[str, OpKernel] = {}
+
+    @property
+    def output_args(self) -> tuple[str, ...]:
+        """The names of the function's outputs."""
+        return tuple(arg.name for arg in self.spec.outputs)
+
+    def _kernel(self, op: str) -> OpKernel:
+        """The kernel of a body node's op, resolved once per call of this function."""
+        kernel = self._kernels.get(op)
+        if kernel is None:
+            kernel = self._kernels[op] = self._env.kernel(op)
+        return kernel
 
     def _output_offset(self, op: str, arg_name: str) -> int:
         """Where output argument ``arg_name`` of ``op`` starts among its outputs: ops with
         several output arguments name them (each one tensor); the others have one."""
-        names = _output_names(self._resolve(op))
+        names: Sequence[str] = getattr(self._kernel(op), "output_args", ())
         return list(names).index(arg_name) if arg_name in names else 0
 
     def shapes(self, specs: Sequence[TensorSpec], attrs: Mapping[str, Any]) -> list[TensorSpec]:
@@ -228,15 +202,9 @@ class FunctionKernel(NestedKernel):
         for node_name in spec.control_ret.values():
             node_outputs(node_name)
         for node in spec.nodes:
-            if getattr(self._resolve(node.op), "stateful", False):
+            if self._kernel(node.op).stateful:
                 node_outputs(node.name)
         return outputs
-
-
-def _output_names(kernel: OpKernel) -> Sequence[str]:
-    if isinstance(kernel, FunctionKernel):
-        return [arg.name for arg in kernel.spec.outputs]
-    return getattr(kernel, "output_args", ())
 
 
 def _bind(
@@ -253,3 +221,53 @@ def _bind(
             value = call_attrs[value.name]
         bound[key] = value
     return bound
+
+
+class FunctionLibrary:
+    """The functions registered in one context, and the lookup every op goes through:
+    a registered function by name, else the registered op.
+
+    >>> library = FunctionLibrary()
+    >>> library.add(spec)                              # doctest: +SKIP
+    >>> library.lookup("SquareFn", env).run([np.int32(3)], {})  # doctest: +SKIP
+    """
+
+    def __init__(self) -> None:
+        self._functions: dict[str, FunctionSpec] = {}
+
+    def lookup(self, name: str, env: OpEnv) -> OpKernel:
+        """``name`` as a registered function or op, bound to ``env``."""
+        function = self._functions.get(name)
+        if function is not None:
+            return FunctionKernel(function, env)
+        return kernels.lookup(name).with_env(env)
+
+    def add(self, function: FunctionSpec) -> None:
+        """Register ``function``; the same definition again is fine, a different one
+        under a registered name is INVALID_ARGUMENT."""
+        check_signature(function)
+        existing = self._functions.get(function.name)
+        if existing is not None and not _same(existing, function):
+            raise InvalidArgumentError(
+                f"Cannot register function '{function.name}': a different function with "
+                "that name is already registered. Remove it first."
+            )
+        self._functions[function.name] = function
+
+    def remove(self, name: str) -> None:
+        """Unregister ``name``; INVALID_ARGUMENT when it is not registered."""
+        if self._functions.pop(name, None) is None:
+            raise InvalidArgumentError(
+                f"Tried to remove function '{name}', which is not registered"
+            )
+
+    def clear(self) -> None:
+        """Forget every function."""
+        self._functions.clear()
+
+
+def _same(a: FunctionSpec, b: FunctionSpec) -> bool:
+    try:
+        return bool(a == b)
+    except ValueError:  # tensor-valued attrs do not compare as one bool
+        return False

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from .errors import EagerError, InvalidArgumentError
-from .functions import OpKernel
 from .kernels import TensorSpec
+from .op_env import OpKernel
 from .records import HandleRef
 
 __all__ = ["HandleTable", "NodeInput", "OpNode"]

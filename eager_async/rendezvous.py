@@ -5,39 +5,21 @@ The client names the tensor by step id (its context id) and a rendezvous key
 ``<send_device>;<send incarnation as 16 hex digits>;<recv_device>;<tensor_name>;0:0``.
 Whichever comes first, the send or the receive, waits for the other.
 
->>> rendezvous.put(context_id, key, array)     # doctest: +SKIP (from the kernel thread)
+>>> rendezvous.put(context_id, key, array)     # doctest: +SKIP (from a _Send, in a kernel thread)
 >>> await rendezvous.take(context_id, key)      # doctest: +SKIP (the RecvTensor RPC)
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
-from typing import Any
 
 import numpy as np
 
-from .errors import CancelledError, InvalidArgumentError
-from .kernels import TensorSpec
+from .errors import CancelledError
 
-__all__ = ["Rendezvous", "SendOp", "rendezvous_key"]
+__all__ = ["Rendezvous"]
 
 _U64 = (1 << 64) - 1
-
-
-def rendezvous_key(attrs: Mapping[str, Any]) -> str:
-    """The key a ``_Send`` op's attrs name, as TF's client spells it."""
-    try:
-        send_device = attrs["send_device"].decode()
-        recv_device = attrs["recv_device"].decode()
-        tensor_name = attrs["tensor_name"].decode()
-        incarnation = int(attrs["send_device_incarnation"]) & _U64
-    except (KeyError, AttributeError, UnicodeDecodeError, TypeError, ValueError):
-        raise InvalidArgumentError(
-            "_Send needs attrs send_device, recv_device, tensor_name (strings) and "
-            "send_device_incarnation (int)"
-        ) from None
-    return f"{send_device};{incarnation:016x};{recv_device};{tensor_name};0:0"
 
 
 class Rendezvous:
@@ -74,25 +56,3 @@ class Rendezvous:
             slot = self._slots.pop(slot_key)
             if not slot.done():
                 slot.set_exception(CancelledError(reason))
-
-
-class SendOp:
-    """``_Send``: put the input in the rendezvous for the client's RecvTensor."""
-
-    stateful = True  # a function body runs it though no output depends on it
-
-    def __init__(self, step_id: int, rendezvous: Rendezvous) -> None:
-        self._step_id = step_id
-        self._rendezvous = rendezvous
-
-    def shapes(self, specs: Sequence[TensorSpec], attrs: Mapping[str, Any]) -> list[TensorSpec]:
-        """No outputs; the attrs must name a key."""
-        if len(specs) != 1:
-            raise InvalidArgumentError(f"_Send expects 1 input, got {len(specs)}")
-        rendezvous_key(attrs)
-        return []
-
-    def run(self, inputs: Sequence[np.ndarray], attrs: Mapping[str, Any]) -> list[np.ndarray]:
-        """Send the input; it waits in the rendezvous until the client takes it."""
-        self._rendezvous.put(self._step_id, rendezvous_key(attrs), inputs[0])
-        return []

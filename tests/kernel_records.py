@@ -15,6 +15,8 @@ registered op has no record.
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -25,7 +27,10 @@ import numpy as np
 import pytest
 
 from eager_async.errors import EagerError, InvalidArgumentError
-from eager_async.kernels import TensorSpec, lookup
+from eager_async.functions import FunctionLibrary, FunctionSpec
+from eager_async.kernels import TensorSpec
+from eager_async.op_env import OpEnv, OpKernel
+from eager_async.rendezvous import Rendezvous
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
 f16 = partial(np.array, dtype=np.float16)
@@ -69,6 +74,7 @@ class Case:
     tol: float = 0.0
     name: str = ""
     data_dependent: bool = False
+    functions: tuple[FunctionSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,25 @@ class Bad:
     fragment: str
     attrs: Mapping[str, Any] = field(default_factory=dict)
     error: type[EagerError] = InvalidArgumentError
+    functions: tuple[FunctionSpec, ...] = ()
+
+
+# The rendezvous of records' ops (``_Send``) lives on a loop of its own; a test reads
+# what was sent with ``LOOP.run_until_complete(RENDEZVOUS.take(...))``.
+LOOP = asyncio.new_event_loop()
+atexit.register(LOOP.close)
+RENDEZVOUS = Rendezvous(LOOP)
+STEP = 1
+
+
+def lookup(op: str, functions: Sequence[FunctionSpec] = ()) -> OpKernel:
+    """The op ``op`` bound to a context-free ``OpEnv`` whose library holds ``functions``
+    (what a record of a function-calling op calls)."""
+    library = FunctionLibrary()
+    for function in functions:
+        library.add(function)
+    env = OpEnv(context_id=STEP, step_id=STEP, rendezvous=RENDEZVOUS, lookup=library.lookup)
+    return library.lookup(op, env)
 
 
 def case_id(case: Case) -> str:
@@ -131,7 +156,7 @@ def _compatible(inferred: TensorSpec, actual: np.ndarray) -> bool:
 
 def check_case(case: Case) -> None:
     """Run the kernel and its shape function on one Case."""
-    spec = lookup(case.op)
+    spec = lookup(case.op, case.functions)
     outputs = spec.run(case.inputs, case.attrs)
     expected = case.expected
     if callable(expected):
@@ -158,7 +183,7 @@ def check_inference(case: Inference) -> None:
 
 def check_rejects(bad: Bad) -> None:
     """Both the shape function and the kernel reject ``bad`` with its message."""
-    spec = lookup(bad.op)
+    spec = lookup(bad.op, bad.functions)
     with pytest.raises(bad.error) as before:
         spec.shapes(_specs(bad.inputs, values=True), bad.attrs)
     assert bad.fragment in before.value.message

@@ -13,6 +13,7 @@ from eager_async._proto.tensorflow import eager as pb
 from eager_async.tensors import decode_shape, decode_tensor
 
 CONTEXT = 77
+F32 = np.dtype(np.float32)
 
 
 def function(name: str, inputs: list[str], outputs: list[str], nodes: list[tf.NodeDef],
@@ -203,7 +204,7 @@ def func(name: str) -> object:
 @pytest.mark.parametrize("op_name", ["PartitionedCall", "StatefulPartitionedCall"])
 async def test_partitioned_call(stub: pb.EagerServiceStub, context: int, op_name: str) -> None:
     reply = await run(stub, register(square()),
-                      op(-1, op_name, np.float32(5), attrs={"f": func("SquareFn")}))
+                      op(-1, op_name, np.float32(5), attrs={"f": func("SquareFn"), "Tout": [F32]}))
     assert decode_tensor(reply.queue_response[1].tensor[0]) == np.float32(25)
 
 
@@ -215,7 +216,7 @@ async def test_partitioned_call(stub: pb.EagerServiceStub, context: int, op_name
 async def test_stateless_if_follows_tfs_predicate_rule(
     stub: pb.EagerServiceStub, context: int, cond: np.ndarray, expected: float,
 ) -> None:
-    attrs = {"then_branch": func("SquareFn"), "else_branch": func("Negate")}
+    attrs = {"then_branch": func("SquareFn"), "else_branch": func("Negate"), "Tout": [F32]}
     reply = await run(stub, register(square()), register(negate()),
                       op(-1, "StatelessIf", cond, np.float32(3), attrs=attrs))
     assert decode_tensor(reply.queue_response[2].tensor[0]) == np.float32(expected)
@@ -237,7 +238,8 @@ async def test_control_flow_in_an_async_context_reports_shapes(
     items = [register(square()), register(negate()), register(going), register(step),
              send(1, np.ones((2, 3), np.float32), np.bool_(True)),
              op(2, "If", handle(1, 1), handle(1, 0),
-                attrs={"then_branch": func("SquareFn"), "else_branch": func("Negate")}),
+                attrs={"then_branch": func("SquareFn"), "else_branch": func("Negate"),
+                       "Tout": [F32]}),
              op(3, "While", np.int32(5), np.int32(1),
                 attrs={"cond": func("Going"), "body": func("Step")})]
     reply = await stub.enqueue(enqueue(CONTEXT + 1, *items))
@@ -270,10 +272,10 @@ async def test_control_ret_nodes_run(stub: pb.EagerServiceStub, context: int) ->
 
 
 @pytest.mark.parametrize(("name", "attrs", "fragment"), [
-    ("PartitionedCall", {}, "needs attr 'f'"),
-    ("StatelessIf", {"then_branch": func("SquareFn")}, "needs attr 'else_branch'"),
+    ("PartitionedCall", {"Tout": [F32]}, "missing attr 'f'"),
+    ("StatelessIf", {"then_branch": func("SquareFn"), "Tout": []}, "missing attr 'else_branch'"),
     ("While", {"cond": func("SquareFn"), "body": func("Nope")}, "Nope"),
-    ("PartitionedCall", {"f": func("AddV2")}, "is an op, not a registered function"),
+    ("PartitionedCall", {"f": func("AddV2"), "Tout": [F32]}, "is not a function registered"),
 ], ids=["no-f", "no-else", "unknown-body", "op-not-function"])
 async def test_control_flow_errors(stub: pb.EagerServiceStub, context: int, name: str,
                                    attrs: dict[str, object], fragment: str) -> None:
@@ -288,7 +290,9 @@ async def test_recursion_through_partitioned_call_is_bounded(
 ) -> None:
     loop = function("Loop", ["x"], ["y"], [tf.NodeDef(
         name="again", op="PartitionedCall", input=["x"],
-        attr={"f": tf.AttrValue(func=tf.NameAttrList(name="Loop"))})], {"y": "again:output:0"})
+        attr={"f": tf.AttrValue(func=tf.NameAttrList(name="Loop")),
+              "Tout": tf.AttrValue(list=tf.AttrValueListValue(type=[tf.DataType.DT_FLOAT]))})],
+        {"y": "again:output:0"})
     with pytest.raises(GRPCError) as caught:
         await run(stub, register(loop), op(-1, "Loop", np.float32(1)))
     assert caught.value.status == Status.INVALID_ARGUMENT

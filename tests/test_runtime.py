@@ -124,7 +124,7 @@ async def test_send_needs_its_rendezvous_attrs(runtime: Runtime) -> None:
     from eager_async import InvalidArgumentError
 
     await runtime.create_context(pb.CreateContextRequest(context_id=CONTEXT))
-    with pytest.raises(InvalidArgumentError, match="_Send needs attrs"):
+    with pytest.raises(InvalidArgumentError, match="missing attr .tensor_name."):
         await runtime.enqueue(CONTEXT, [OpItem(2, "_Send", (np.float32(1),), {})])
 
 

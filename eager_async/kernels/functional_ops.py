@@ -1,0 +1,136 @@
+"""Ops that run registered functions (TF's functional_ops): PartitionedCall and
+StatefulPartitionedCall (attr ``f``), If and StatelessIf (``then_branch``/``else_branch``),
+While and StatelessWhile (``cond``/``body``).
+
+They find the function in their context through ``env`` (``eager_async.op_env``). The
+output dtypes come from the op's ``Tout``/``T`` attrs like any op's; the shape rules walk
+the function bodies.
+
+>>> partitioned_call([np.int32(3)], f=FuncAttr("SquareFn"), env=env)  # doctest: +SKIP
+[array(9, dtype=int32)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..attrs import FuncAttr
+from ..errors import InvalidArgumentError
+from .registry import Shape, op
+from .specs import TensorSpec
+
+__all__ = ["truthy"]
+
+
+def truthy(value: np.ndarray) -> bool:
+    """TF's predicate rule: a scalar is its value (a string: non-empty), any other tensor
+    is true when it has elements."""
+    if value.ndim:
+        return bool(value.size)
+    item = value.item()
+    return len(item) > 0 if isinstance(item, bytes) else bool(item)
+
+
+def _shapes(specs: Sequence[TensorSpec]) -> list[Shape]:
+    return [spec.shape for spec in specs]
+
+
+def _merge(op_name: str, a: TensorSpec, b: TensorSpec) -> Shape:
+    """The shape both of two possible outputs are known to have."""
+    if a.dtype != b.dtype:
+        raise InvalidArgumentError(
+            f"{op_name}: the branches return different dtypes ({a.dtype} vs {b.dtype})"
+        )
+    if a.shape is None or b.shape is None or len(a.shape) != len(b.shape):
+        return None
+    return tuple(x if x == y else -1 for x, y in zip(a.shape, b.shape, strict=True))
+
+
+# --- calls ------------------------------------------------------------------------------
+
+
+def _call_shape(args: list[TensorSpec], *, f: FuncAttr, env: Any) -> list[Shape]:
+    return _shapes(env.function(f.name).shapes(args, f.attrs))
+
+
+def _call(args: list[np.ndarray], *, f: FuncAttr, env: Any) -> list[np.ndarray]:
+    """The results of the function of attr ``f``."""
+    results: list[np.ndarray] = env.function(f.name).run(args, f.attrs)
+    return results
+
+
+for _name in ("PartitionedCall", "StatefulPartitionedCall"):
+    op(_name, shape=_call_shape)(_call)
+
+
+# --- If -------------------------------------------------------------------------------
+
+
+def _if_shape(
+    cond: TensorSpec, args: list[TensorSpec], *, then_branch: FuncAttr, else_branch: FuncAttr,
+    env: Any,
+) -> list[Shape]:  # fmt: skip
+    if cond.value is not None:
+        taken = then_branch if truthy(cond.value) else else_branch
+        return _shapes(env.function(taken.name).shapes(args, taken.attrs))
+    a = env.function(then_branch.name).shapes(args, then_branch.attrs)
+    b = env.function(else_branch.name).shapes(args, else_branch.attrs)
+    if len(a) != len(b):
+        raise InvalidArgumentError("If: the branches return different numbers of outputs")
+    return [_merge("If", x, y) for x, y in zip(a, b, strict=True)]
+
+
+def _if(
+    cond: np.ndarray, args: list[np.ndarray], *, then_branch: FuncAttr, else_branch: FuncAttr,
+    env: Any,
+) -> list[np.ndarray]:  # fmt: skip
+    """``then_branch(*args)`` when ``cond`` holds, else ``else_branch(*args)``."""
+    taken = then_branch if truthy(cond) else else_branch
+    results: list[np.ndarray] = env.function(taken.name).run(args, taken.attrs)
+    return results
+
+
+for _name in ("If", "StatelessIf"):
+    op(_name, shape=_if_shape)(_if)
+
+
+# --- While ----------------------------------------------------------------------------
+
+
+def _while_shape(
+    loop_vars: list[TensorSpec], *, cond: FuncAttr, body: FuncAttr, env: Any
+) -> list[Shape]:
+    env.function(cond.name)
+    plain = [TensorSpec(s.dtype, s.shape) for s in loop_vars]
+    after = env.function(body.name).shapes(plain, body.attrs)
+    if len(after) != len(plain):
+        raise InvalidArgumentError(
+            f"While: body returns {len(after)} values for {len(plain)} loop variables"
+        )
+    return [_merge("While", a, b) for a, b in zip(plain, after, strict=True)]
+
+
+def _while(
+    loop_vars: list[np.ndarray], *, cond: FuncAttr, body: FuncAttr, env: Any
+) -> list[np.ndarray]:
+    """The loop variables once ``cond(*vars)`` fails, after ``vars = body(*vars)``.
+
+    A loop that never ends keeps its worker thread busy: closing the context does not
+    stop a kernel that is running, as for any other op.
+    """
+    test, step = env.function(cond.name), env.function(body.name)
+    values = list(loop_vars)
+    while truthy(test.run(values, cond.attrs)[0]):
+        values = step.run(values, body.attrs)
+        if len(values) != len(loop_vars):
+            raise InvalidArgumentError(
+                f"While: body returns {len(values)} values for {len(loop_vars)} loop variables"
+            )
+    return values
+
+
+for _name in ("While", "StatelessWhile"):
+    op(_name, shape=_while_shape)(_while)

@@ -1,0 +1,55 @@
+"""``_Send``, through which a stock TF client reads values: the op leaves its input in
+the context's rendezvous under TF's key and the op's step, and the client's
+``WorkerService/RecvTensor`` takes it (``eager_async.rendezvous``).
+
+>>> rendezvous_key(send_device=b"/job:w/task:0/device:CPU:0", send_device_incarnation=1,
+...                recv_device=b"/job:c/task:0/device:CPU:0", tensor_name=b"edge_1_x")
+'/job:w/task:0/device:CPU:0;0000000000000001;/job:c/task:0/device:CPU:0;edge_1_x;0:0'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidArgumentError
+from .registry import op
+
+__all__ = ["rendezvous_key"]
+
+_U64 = (1 << 64) - 1
+
+
+def rendezvous_key(
+    *, send_device: bytes, send_device_incarnation: int, recv_device: bytes, tensor_name: bytes
+) -> str:
+    """The key a ``_Send``'s attrs name, as TF's client spells it."""
+    try:
+        return (
+            f"{send_device.decode()};{send_device_incarnation & _U64:016x};"
+            f"{recv_device.decode()};{tensor_name.decode()};0:0"
+        )
+    except UnicodeDecodeError:
+        raise InvalidArgumentError(
+            "_Send: send_device, recv_device and tensor_name must be UTF-8 strings"
+        ) from None
+
+
+def _no_outputs(tensor: Any, **attrs: Any) -> None:
+    return None
+
+
+@op("_Send", shape=_no_outputs)
+def send(
+    tensor: np.ndarray, *, tensor_name: bytes, send_device: bytes, send_device_incarnation: int,
+    recv_device: bytes, env: Any,
+) -> None:  # fmt: skip
+    """Leave ``tensor`` in the rendezvous until the client takes it."""
+    key = rendezvous_key(
+        send_device=send_device,
+        send_device_incarnation=send_device_incarnation,
+        recv_device=recv_device,
+        tensor_name=tensor_name,
+    )
+    env.rendezvous.put(env.step_id, key, tensor)

@@ -1,0 +1,102 @@
+"""What an op that needs its context receives as ``env``: the context's functions and ops
+(one call level deeper), the rendezvous, and the step it runs in.
+
+Function calls, control flow, ``_Send`` and dataset ops are registered like any kernel;
+the registry hands them an ``OpEnv`` because they name a keyword-only ``env``.
+
+>>> env = OpEnv(context_id=7, step_id=7, rendezvous=rendezvous,
+...             lookup=library.lookup)                    # doctest: +SKIP
+>>> env.function("SquareFn").run([np.int32(3)], {})       # doctest: +SKIP
+[array(9, dtype=int32)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from .errors import InvalidArgumentError, NotFoundError
+from .kernels import TensorSpec
+from .rendezvous import Rendezvous
+
+__all__ = ["MAX_DEPTH", "OpEnv", "OpKernel"]
+
+MAX_DEPTH = 32
+"""How deep function calls may nest; deeper would reach Python's own recursion limit."""
+
+
+class OpKernel(Protocol):
+    """What the runtime needs of an op: a registered kernel or a function."""
+
+    @property
+    def stateful(self) -> bool:
+        """Whether a function body runs it although no output depends on it."""
+        ...
+
+    def shapes(self, specs: Sequence[TensorSpec], attrs: Mapping[str, Any]) -> list[TensorSpec]:
+        """Output specs, computed without running anything."""
+        ...
+
+    def run(self, inputs: Sequence[np.ndarray], attrs: Mapping[str, Any]) -> list[np.ndarray]:
+        """The outputs."""
+        ...
+
+
+Lookup = Callable[[str, "OpEnv"], OpKernel]
+
+
+class OpEnv:
+    """One op's view of its context: ``kernel`` and ``function`` find ops and registered
+    functions one call level deeper, ``rendezvous`` and ``step_id`` serve ``_Send``."""
+
+    __slots__ = ("_lookup", "context_id", "depth", "rendezvous", "step_id")
+
+    def __init__(
+        self,
+        *,
+        context_id: int,
+        step_id: int,
+        rendezvous: Rendezvous,
+        lookup: Lookup,
+        depth: int = 0,
+    ) -> None:
+        if depth >= MAX_DEPTH:
+            raise InvalidArgumentError(f"function calls nest deeper than {MAX_DEPTH} (recursion?)")
+        self.context_id = context_id
+        self.step_id = step_id
+        self.rendezvous = rendezvous
+        self.depth = depth
+        self._lookup = lookup
+
+    def deeper(self) -> OpEnv:
+        """The env of an op one call level down."""
+        return OpEnv(
+            context_id=self.context_id,
+            step_id=self.step_id,
+            rendezvous=self.rendezvous,
+            lookup=self._lookup,
+            depth=self.depth + 1,
+        )
+
+    def kernel(self, name: str) -> OpKernel:
+        """The registered function or op ``name``, running one level deeper."""
+        return self._lookup(name, self.deeper())
+
+    def function(self, name: str) -> OpKernel:
+        """The registered function ``name``; NOT_FOUND when unknown, INVALID_ARGUMENT when
+        ``name`` is an op."""
+        try:
+            kernel = self.kernel(name)
+        except NotFoundError:
+            raise NotFoundError(
+                f"Function '{name}' is not registered in this context; register it first "
+                "(QueueItem.register_function)"
+            ) from None
+        if not getattr(kernel, "is_function", False):
+            raise InvalidArgumentError(
+                f"'{name}' is not a function registered in this context; register it first "
+                "(QueueItem.register_function)"
+            )
+        return kernel
