@@ -127,7 +127,7 @@ class Context:
         nodes: list[OpNode] = []
         must_wait = False
         error: EagerError | None = None
-        for item in items:
+        for index, item in enumerate(items):
             try:
                 if isinstance(item, NoopItem):
                     must_wait |= item.wait
@@ -136,6 +136,9 @@ class Context:
                     replies.append(self._apply(item, nodes))
             except EagerError as failure:
                 error = failure
+                # TF's client releases the handles of these ops although none was made.
+                rest = items[index:]
+                self._table.forget(other.op_id for other in rest if isinstance(other, OpItem))
                 break
         if nodes:
             batch = await self._executor.submit(nodes, stop_on_error=not self.is_async)
@@ -147,6 +150,8 @@ class Context:
             await self._executor.idle()
         if error is not None:
             raise error
+        if must_wait:  # sync_remote_executor_for_stream reports failures, as TF does
+            self._raise_unreported()
         return [await self._reply(reply) for reply in replies]
 
     async def wait(self, op_ids: Sequence[int]) -> None:
@@ -159,10 +164,7 @@ class Context:
             await self._executor.idle()
             if self._closed is not None:
                 raise CancelledError(f"the ops waited for were cancelled: {self._closed}")
-            if self._unreported:
-                first = next(iter(self._unreported.values()))
-                self._unreported.clear()
-                raise first
+            self._raise_unreported()
             return
         nodes = [self._table.get(op_id) for op_id in op_ids]
         for node in nodes:
@@ -204,6 +206,14 @@ class Context:
         elif isinstance(item, InvalidItem):
             raise item.error
         return QueueResult()
+
+    def _raise_unreported(self) -> None:
+        """Raise the oldest async failure nobody has been told about, once: the others
+        are its consequences or later, and TF's client stops at the first."""
+        if self._unreported:
+            first = next(iter(self._unreported.values()))
+            self._unreported.clear()
+            raise first
 
     def _raise_first_failure(self, nodes: Sequence[OpNode]) -> None:
         """Sync contexts: the failing op and those after it registered nothing."""

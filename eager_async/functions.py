@@ -18,6 +18,7 @@ from . import kernels
 from .attrs import Placeholder
 from .errors import EagerError, InvalidArgumentError, UnimplementedError
 from .kernels import TensorSpec
+from .kernels.sendrecv_ops import rendezvous_key
 from .op_env import OpEnv, OpKernel
 
 __all__ = [
@@ -112,12 +113,38 @@ class FunctionKernel:
         return list(names).index(arg_name) if arg_name in names else 0
 
     def shapes(self, specs: Sequence[TensorSpec], attrs: Mapping[str, Any]) -> list[TensorSpec]:
-        """Output specs, from the body's shape functions."""
-        return self._evaluate(specs, attrs, lambda kernel, ins, at: kernel.shapes(ins, at))
+        """Output specs, from the body's shape functions; a call rejected here never
+        runs, so its ``_Send``s fail (see ``run``)."""
+        try:
+            return self._evaluate(specs, attrs, lambda kernel, ins, at: kernel.shapes(ins, at))
+        except EagerError as error:
+            self._fail_sends(attrs, error)
+            raise
 
     def run(self, inputs: Sequence[np.ndarray], attrs: Mapping[str, Any]) -> list[np.ndarray]:
-        """The function's results."""
-        return self._evaluate(inputs, attrs, lambda kernel, ins, at: kernel.run(ins, at))
+        """The function's results. When it fails, the ``_Send``s it did not reach fail
+        too, so the client's RecvTensor gets the error instead of waiting forever."""
+        try:
+            return self._evaluate(inputs, attrs, lambda kernel, ins, at: kernel.run(ins, at))
+        except EagerError as error:
+            self._fail_sends(attrs, error)
+            raise
+
+    def _fail_sends(self, attrs: Mapping[str, Any], error: EagerError) -> None:
+        for node in self.spec.nodes:
+            if node.op != "_Send":
+                continue
+            try:
+                bound = _bind(node.attrs, attrs, self.spec.name)
+                key = rendezvous_key(
+                    send_device=bound["send_device"],
+                    send_device_incarnation=bound["send_device_incarnation"],
+                    recv_device=bound["recv_device"],
+                    tensor_name=bound["tensor_name"],
+                )
+            except (EagerError, KeyError, AttributeError, TypeError):
+                continue  # a _Send without its attrs failed on its own account
+            self._env.rendezvous.fail(self._env.step_id, key, error)
 
     def _evaluate(
         self,

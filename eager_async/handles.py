@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,7 @@ NodeInput = tuple["OpNode", int] | np.ndarray
 # NumPy raises these for inputs a shape function could not rule out; they are the
 # caller's fault, not ours.
 _CALLER_ERRORS = (ValueError, TypeError, IndexError, ArithmeticError)
+_MAX_DISCARDED = 10_000
 
 
 class OpNode:
@@ -153,6 +155,9 @@ class HandleTable:
 
     def __init__(self) -> None:
         self._ops: dict[int, OpNode] = {}
+        # Ops of a sync request that failed or never ran: their handles were never
+        # registered, but TF's client decrefs them all the same, and TF accepts that.
+        self._discarded: OrderedDict[int, None] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._ops)
@@ -170,6 +175,7 @@ class HandleTable:
             )
         node.live = (1 << len(node.specs)) - 1
         self._ops[node.op_id] = node
+        self._discarded.pop(node.op_id, None)
 
     def resolve(self, ref: HandleRef) -> tuple[OpNode, int]:
         """The node and output index ``ref`` names; INVALID_ARGUMENT like TF when unknown."""
@@ -183,7 +189,10 @@ class HandleTable:
         return node, ref.output_num
 
     def release(self, ref: HandleRef) -> None:
-        """Drop a handle; the op goes once no output is held and it has finished."""
+        """Drop a handle; the op goes once no output is held and it has finished. A
+        handle of an op that failed in a sync request is already gone: nothing to do."""
+        if ref.op_id not in self._ops and ref.op_id in self._discarded:
+            return
         node, output = self.resolve(ref)
         node.live &= ~(1 << output)
         self.settle(node)
@@ -197,6 +206,16 @@ class HandleTable:
         """Forget ``node`` and all its handles (a sync op that failed or never ran)."""
         if self._ops.get(node.op_id) is node:
             del self._ops[node.op_id]
+            self.forget([node.op_id])
+
+    def forget(self, op_ids: Iterable[int]) -> None:
+        """Note ops whose handles were never registered (their request failed), so that
+        releasing those handles is no error."""
+        for op_id in op_ids:
+            if op_id not in self._ops:
+                self._discarded[op_id] = None
+                if len(self._discarded) > _MAX_DISCARDED:
+                    self._discarded.popitem(last=False)
 
     def clear(self) -> list[OpNode]:
         """Forget everything; returns the nodes that were held."""

@@ -15,7 +15,7 @@ import asyncio
 
 import numpy as np
 
-from .errors import CancelledError
+from .errors import CancelledError, EagerError
 
 __all__ = ["Rendezvous"]
 
@@ -40,6 +40,17 @@ class Rendezvous:
         slot = self._slot(step_id, key)
         if not slot.done():
             slot.set_result(value)
+
+    def fail(self, step_id: int, key: str, error: EagerError) -> None:
+        """The send under ``key`` will never come: its receiver gets ``error`` instead
+        (thread-safe; a value already sent stays)."""
+        self._loop.call_soon_threadsafe(self._fail, step_id, key, error)
+
+    def _fail(self, step_id: int, key: str, error: EagerError) -> None:
+        slot = self._slot(step_id, key)
+        if not slot.done():
+            slot.set_exception(error)
+            slot.exception()  # retrieved: nobody may ever ask for it
 
     async def take(self, step_id: int, key: str) -> np.ndarray:
         """The value sent under ``key``, waiting for it if need be."""

@@ -128,6 +128,19 @@ async def test_sync_remote_executor_for_stream_waits(
     assert reply.queue_response == [pb.QueueResponse()]
 
 
+async def test_sync_remote_executor_for_stream_reports_a_failure_once(
+    stub: pb.EagerServiceStub, context: int,
+) -> None:
+    # An op whose output nobody reads fails; the client learns it when async_scope()
+    # exits (it sends sync_remote_executor_for_stream), as from TF's worker.
+    await stub.enqueue(enqueue(context, op(1, "FloorDiv", np.int32(1), np.int32(0))))
+    sync = pb.QueueItem(sync_remote_executor_for_stream=pb.SyncRemoteExecutorForStream())
+    status, message = await status_of(stub.enqueue(enqueue(context, sync)))
+    assert status == Status.INVALID_ARGUMENT and message.startswith("FloorDiv (op id 1)")
+    reply = await stub.enqueue(enqueue(context, sync))
+    assert reply.queue_response == [pb.QueueResponse()]
+
+
 async def test_close_context_fails_pending_ops(
     stub: pb.EagerServiceStub, context: int, gate: Gate,
 ) -> None:

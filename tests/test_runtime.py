@@ -124,7 +124,7 @@ async def test_send_needs_its_rendezvous_attrs(runtime: Runtime) -> None:
     from eager_async import InvalidArgumentError
 
     await runtime.create_context(pb.CreateContextRequest(context_id=CONTEXT))
-    with pytest.raises(InvalidArgumentError, match="missing attr .tensor_name."):
+    with pytest.raises(InvalidArgumentError, match="missing attr 'tensor_name'"):
         await runtime.enqueue(CONTEXT, [OpItem(2, "_Send", (np.float32(1),), {})])
 
 
@@ -143,3 +143,44 @@ async def test_a_component_function_sends_under_its_step_id(runtime: Runtime) ->
     await runtime.run_component_function(
         CONTEXT, OpItem(2, "Copy", (HandleRef(1, 0),), {}, step_id=step), [])
     assert await runtime.recv_tensor(step, KEY) == np.float32(7)
+
+
+async def test_a_failing_component_function_fails_the_receive_of_its_send(
+    runtime: Runtime,
+) -> None:
+    # Without this the client's RecvTensor for the value would wait forever; it gets the
+    # function's error, naming the function, the node and the op.
+    from eager_async import InvalidArgumentError
+    from eager_async.functions import ArgSpec, FunctionSpec, NodeSpec
+    from eager_async.records import RegisterFunctionItem
+
+    reshape = NodeSpec("bad", "Reshape", ("input", "shape"), {})
+    send = NodeSpec("bad/_1", "_Send", ("bad:output:0",), SEND_ATTRS)
+    broken = FunctionSpec("Broken", (ArgSpec("input"), ArgSpec("shape")), (),
+                          (reshape, send), {})
+    await runtime.create_context(pb.CreateContextRequest(context_id=CONTEXT))
+    await runtime.enqueue(CONTEXT, [RegisterFunctionItem(broken)])
+    step = 1234
+    receive = asyncio.ensure_future(runtime.recv_tensor(step, KEY))
+    with pytest.raises(InvalidArgumentError):
+        await runtime.run_component_function(
+            CONTEXT, OpItem(2, "Broken", (np.float32([1, 2, 3]), np.int32([2])), {},
+                            step_id=step), [])
+    with pytest.raises(InvalidArgumentError, match=r"Function 'Broken', node 'bad' \(Reshape\)"):
+        await asyncio.wait_for(receive, 10)
+
+
+async def test_a_failed_sync_ops_handles_can_be_released(runtime: Runtime) -> None:
+    from eager_async import InvalidArgumentError
+    from eager_async.records import DecrefItem
+
+    await runtime.create_context(pb.CreateContextRequest(context_id=CONTEXT))
+    with pytest.raises(InvalidArgumentError):
+        await runtime.enqueue(CONTEXT, [
+            OpItem(2, "Reshape", (np.float32([1, 2, 3]), np.int32([2])), {}),
+            OpItem(3, "Neg", (np.float32(1),), {}),
+        ])
+    # TF's client releases the handles of both (the one that failed, the one never run).
+    await runtime.enqueue(CONTEXT, [DecrefItem(HandleRef(2, 0)), DecrefItem(HandleRef(3, 0))])
+    with pytest.raises(InvalidArgumentError, match="Unable to find the relevant tensor"):
+        await runtime.enqueue(CONTEXT, [DecrefItem(HandleRef(9, 0))])
