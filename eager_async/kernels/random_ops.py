@@ -1,10 +1,10 @@
-"""Random ops: RandomUniform, RandomStandardNormal, TruncatedNormal, RandomUniformInt and
-the stateless StatelessRandomUniformV2 / StatelessRandomNormalV2.
+"""Stateful random ops: RandomUniform, RandomStandardNormal, TruncatedNormal and
+RandomUniformInt (the stateless family, bit-identical to TF, is stateless_random.py).
 
-Distributions follow TF; bit-equality with TF's Philox streams is not a goal. Seeds: a
-stateful op with ``seed`` or ``seed2`` set draws from a generator seeded by both, so the
+Distributions follow TF; bit-equality with TF's Philox streams is not a goal here. Seeds:
+a stateful op with ``seed`` or ``seed2`` set draws from a generator seeded by both, so the
 same op gives the same values (TF's advances a per-kernel stream instead); with both 0 it
-draws fresh entropy. Stateless ops are a pure function of (shape, key, counter, alg).
+draws fresh entropy.
 
 >>> random_uniform([np.int32([2])], {"dtype": np.dtype(np.float32), "seed": 1})[0].shape
 (2,)
@@ -26,12 +26,10 @@ from ._checks import (
     expect_inputs,
     int_values,
     same_dtype,
-    shape_str,
 )
 from .registry import Attrs, Shape, ShapeFn, TensorSpec, register
 
 _SEED_DEFAULTS = {"seed": 0, "seed2": 0}
-_PHILOX, _AUTO_SELECT = 1, 3  # TF's RNG algorithm ids
 
 
 def _sample_shape(op: str, spec: TensorSpec) -> Shape:
@@ -125,65 +123,3 @@ def random_uniform_int(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.nd
     out = _sampled(_uniform_int_shape, inputs, attrs)
     values = _generator(attrs).integers(int(inputs[1]), int(inputs[2]), size=out.shape)
     return [values.astype(out.dtype)]
-
-
-def _check_key_counter(alg: int | None, key: Shape, counter: Shape) -> None:
-    """TF's checks of the key and counter shapes, with its wording."""
-    if key is not None and key not in ((1,), (-1,)):
-        raise InvalidArgumentError(
-            f"key must have shape [1], not {shape_str(key)}. "
-            "(Note that batched keys are not supported yet.)"
-        )
-    # A TF quirk: its kernel passes the algorithm id where the minimum counter size is
-    # expected, so Philox (1, or 3 for auto-select) takes a counter of one word.
-    minimum = 1 if alg is None or alg == _AUTO_SELECT else alg
-    if counter is not None and (len(counter) != 1 or 0 <= counter[0] < minimum):
-        raise InvalidArgumentError(
-            f"counter must be a vector with length at least {minimum}; got shape: "
-            f"{shape_str(counter)}. (Note that batched counters are not supported yet.)"
-        )
-
-
-def _stateless_shape(op: str) -> ShapeFn:
-    def infer(specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorSpec]:
-        expect_inputs(op, specs, 4)
-        key, counter, alg_spec = specs[1], specs[2], specs[3]
-        if key.dtype != np.dtype(np.uint64) or counter.dtype != np.dtype(np.uint64):
-            raise InvalidArgumentError(f"{op}: key and counter must be uint64 tensors")
-        if alg_spec.dtype in INDEX and alg_spec.shape not in (None, ()):
-            raise InvalidArgumentError(
-                f"input 3 (0-based) must have shape [], not {shape_str(alg_spec.shape)}"
-            )
-        alg = int_values(op, alg_spec, "alg", ranks=(0,))
-        _check_key_counter(None if alg is None else alg[0], key.shape, counter.shape)
-        out = sampling_shape(op, 4, "dtype", FLOATS)(specs, attrs)
-        # The CPU kernels implement Philox only.
-        if alg is not None and alg[0] not in (_PHILOX, _AUTO_SELECT):
-            raise InvalidArgumentError(f"Unsupported algorithm id: {alg[0]}")
-        return list(out)
-
-    return infer
-
-
-stateless_uniform_shape = _stateless_shape("StatelessRandomUniformV2")
-stateless_normal_shape = _stateless_shape("StatelessRandomNormalV2")
-
-
-def _stateless_generator(inputs: Sequence[np.ndarray]) -> np.random.Generator:
-    key, counter, alg = inputs[1], inputs[2], inputs[3]
-    words = [int(w) for w in np.ravel(key)] + [int(w) for w in np.ravel(counter)] + [int(alg)]
-    return np.random.default_rng(words)
-
-
-@register("StatelessRandomUniformV2", infer=stateless_uniform_shape)
-def stateless_random_uniform_v2(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
-    """Uniform on [0, 1), a pure function of (shape, key, counter, alg)."""
-    out = _sampled(stateless_uniform_shape, inputs, attrs)
-    return [_stateless_generator(inputs).random(out.shape).astype(out.dtype)]
-
-
-@register("StatelessRandomNormalV2", infer=stateless_normal_shape)
-def stateless_random_normal_v2(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
-    """Standard normal, a pure function of (shape, key, counter, alg)."""
-    out = _sampled(stateless_normal_shape, inputs, attrs)
-    return [_stateless_generator(inputs).standard_normal(out.shape).astype(out.dtype)]
