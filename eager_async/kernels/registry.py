@@ -105,15 +105,18 @@ class KernelSpec:
 
     def bind(self, dtypes: Sequence[np.dtype], attrs: Attrs) -> Binding:
         """The checked call (memoised: a stream of tiny ops asks the same question)."""
-        key = _bind_key(self.name, dtypes, attrs)
-        if key is None:
-            return bind(self.definition, dtypes, attrs)
-        found = _BINDINGS.get(key)
-        if found is None:
-            found = bind(self.definition, dtypes, attrs)
-            if len(_BINDINGS) < _MEMO_SIZE:
-                _BINDINGS[key] = found
-        return found
+        # The wire decoder hands out one attrs dict per distinct encoding, so the same
+        # dict object comes back op after op: look it up by identity first (the entry
+        # holds the dict, so its id cannot be reused while cached).
+        dtypes = tuple(dtypes)
+        recent = _BY_IDENTITY.get((self.name, id(attrs)))
+        if recent is not None and recent[0] is attrs and recent[1] == dtypes:
+            return recent[2]
+        binding = _memo_bind(self.name, self.definition, dtypes, attrs)
+        if len(_BY_IDENTITY) >= _MEMO_SIZE:
+            _BY_IDENTITY.clear()
+        _BY_IDENTITY[(self.name, id(attrs))] = (attrs, dtypes, binding)
+        return binding
 
     def run(self, inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
         """Check the call, run the kernel; every output comes back as an ndarray of the
@@ -194,9 +197,25 @@ _REGISTRY: dict[str, KernelSpec | LegacySpec] = {}
 
 _SHAPES: dict[Hashable, tuple[TensorSpec, ...]] = {}
 _BINDINGS: dict[Hashable, Binding] = {}
+_BY_IDENTITY: dict[tuple[str, int], tuple[Attrs, tuple[np.dtype, ...], Binding]] = {}
 _MEMO_SIZE = 65_536
 _VALUE_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))
 _MAX_KEY_VALUES = 64
+
+
+def _memo_bind(
+    op_name: str, definition: OpDef, dtypes: tuple[np.dtype, ...], attrs: Attrs
+) -> Binding:
+    """``contract.bind``, memoised by the dtypes and the attrs' values."""
+    key = _bind_key(op_name, dtypes, attrs)
+    if key is None:
+        return bind(definition, dtypes, attrs)
+    found = _BINDINGS.get(key)
+    if found is None:
+        found = bind(definition, dtypes, attrs)
+        if len(_BINDINGS) < _MEMO_SIZE:
+            _BINDINGS[key] = found
+    return found
 
 
 def _hashable(value: Any) -> Any:
