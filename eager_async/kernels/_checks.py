@@ -222,15 +222,6 @@ def int_values(
     return [int(v) for v in np.ravel(spec.value)]
 
 
-def expect_dtype(op: str, spec: TensorSpec, index: int, want: np.dtype) -> None:
-    """An input of fixed dtype (a bool condition), with TF's message for a mismatch."""
-    if spec.dtype != want:
-        raise InvalidArgumentError(
-            f"cannot compute {op} as input #{index}(zero-based) was expected to be a "
-            f"{tf_name(want)} tensor but is a {tf_name(spec.dtype)} tensor"
-        )
-
-
 def check_perm(perm: list[int], rank: int) -> None:
     """A transpose permutation: ``rank`` distinct dims, each in range (TF's messages)."""
     if len(perm) != rank:

@@ -15,10 +15,13 @@ TF's rules, where NumPy's differ:
 - an integer to a negative integer power is an error; Maximum and Minimum propagate NaN;
 - DivNoNan gives 0 wherever the divisor is 0, even for an infinite or NaN dividend.
 
->>> KERNELS["Div"]([np.int32([-7, 7]), np.int32([2, -2])], {})
-[array([-3, -3], dtype=int32)]
->>> KERNELS["FloorDiv"]([np.int32([-7, 7]), np.int32([2, -2])], {})
-[array([-4, -4], dtype=int32)]
+The op contract checks each op's types from TF's op definitions and CPU kernels
+(FloorDiv and TruncateDiv define complex but run no complex kernel: NOT_FOUND, as in TF).
+
+>>> ELEMENTWISE["Div"](np.int32([-7, 7]), np.int32([2, -2]))
+array([-3, -3], dtype=int32)
+>>> ELEMENTWISE["FloorDiv"](np.int32([-7, 7]), np.int32([2, -2]))
+array([-4, -4], dtype=int32)
 """
 
 from __future__ import annotations
@@ -27,61 +30,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import InvalidArgumentError, NotFoundError
-from ._checks import (
-    COMPLEX,
-    FLOAT32,
-    FLOATS,
-    INT32,
-    INT64,
-    NUMBERS,
-    REALS,
-    SIGNED,
-    DTypes,
-    allowed_dtype,
-    as_dtype,
-    broadcast,
-    concrete_specs,
-    expect_inputs,
-    expect_min_inputs,
-    kernel_dtype,
-    merge,
-    same_dtype,
-    shape_str,
-    tf_name,
-)
-from .math import Ufunc, binary_kernel, binary_shape
-from .registry import Attrs, Kernel, Shape, TensorSpec, register
+from ..errors import InvalidArgumentError
+from ._checks import NUMBERS, allowed_dtype, broadcast, known_shape, merge, shape_str
+from .math import Ufunc, broadcast_shape, broadcasting
+from .registry import Shape, TensorSpec, op
 
-FLOAT64 = np.dtype(np.float64)
-UINT32_64: DTypes = frozenset({np.dtype(np.uint32), np.dtype(np.uint64)})
-
-# The types TF has CPU kernels for; where TF's op def lists more (those give NOT_FOUND,
-# as RealDiv's integers do in math.py), the op def's list follows as *_OP_DEF_TYPES.
-DIV_TYPES = NUMBERS
-DIV_NO_NAN_TYPES = FLOATS | COMPLEX
-FLOOR_DIV_TYPES = REALS
-TRUNCATE_DIV_TYPES = REALS
-DIV_OP_DEF_TYPES = NUMBERS  # FloorDiv and TruncateDiv: no complex kernels
-FLOOR_MOD_TYPES = REALS
-TRUNCATE_MOD_TYPES: DTypes = frozenset({INT32, INT64, FLOAT32, FLOAT64})  # and Mod
-TRUNCATE_MOD_OP_DEF_TYPES: DTypes = TRUNCATE_MOD_TYPES | FLOATS  # no half kernels
-POW_TYPES = FLOATS | SIGNED | COMPLEX
-MIN_MAX_TYPES = REALS
-SQUARED_DIFFERENCE_TYPES: DTypes = FLOATS | COMPLEX | frozenset({INT32, INT64})
-ATAN2_TYPES = FLOATS
-COMPLEX_PARTS: dict[np.dtype, np.dtype] = {
-    FLOAT32: np.dtype(np.complex64),
-    FLOAT64: np.dtype(np.complex128),
-}
-CLIP_TYPES = NUMBERS - UINT32_64
-CLIP_OP_DEF_TYPES = NUMBERS
-ADD_N_TYPES = NUMBERS
-BIAS_ADD_TYPES = NUMBERS
+__all__ = ["ELEMENTWISE"]
 
 
 def _out_shape(x: np.ndarray, y: np.ndarray) -> tuple[int, ...]:
-    # Raises ValueError on incompatible shapes, which binary_kernel reports in TF's words.
+    # Raises ValueError on incompatible shapes, which `broadcasting` reports in TF's words.
     return tuple(np.broadcast_shapes(x.shape, y.shape))
 
 
@@ -196,68 +154,33 @@ def _squared_difference(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.asarray(diff * np.conj(diff) if x.dtype.kind == "c" else diff * diff)
 
 
-# name: (CPU kernel types, computation, op def types where TF lists more: NOT_FOUND)
-ELEMENTWISE: dict[str, tuple[DTypes, Ufunc, DTypes | None]] = {
-    "Div": (DIV_TYPES, _div, None),
-    "DivNoNan": (DIV_NO_NAN_TYPES, _div_no_nan, None),
-    "FloorDiv": (FLOOR_DIV_TYPES, _floor_div, DIV_OP_DEF_TYPES),
-    "TruncateDiv": (TRUNCATE_DIV_TYPES, _truncate_div, DIV_OP_DEF_TYPES),
-    "FloorMod": (FLOOR_MOD_TYPES, _floor_mod, None),
-    "TruncateMod": (TRUNCATE_MOD_TYPES, _truncate_mod, TRUNCATE_MOD_OP_DEF_TYPES),
-    # TruncateMod's twin
-    "Mod": (TRUNCATE_MOD_TYPES, _truncate_mod, TRUNCATE_MOD_OP_DEF_TYPES),
-    "Pow": (POW_TYPES, _pow, None),
-    "Maximum": (MIN_MAX_TYPES, np.maximum, None),  # NaN wins, as in TF
-    "Minimum": (MIN_MAX_TYPES, np.minimum, None),
-    "SquaredDifference": (SQUARED_DIFFERENCE_TYPES, _squared_difference, None),
-    "Atan2": (ATAN2_TYPES, np.arctan2, None),  # inputs (y, x), as np.arctan2 takes them
+ELEMENTWISE: dict[str, Ufunc] = {
+    "Div": _div,
+    "DivNoNan": _div_no_nan,
+    "FloorDiv": _floor_div,
+    "TruncateDiv": _truncate_div,
+    "FloorMod": _floor_mod,
+    "TruncateMod": _truncate_mod,
+    "Mod": _truncate_mod,  # TruncateMod's twin
+    "Pow": _pow,
+    "Maximum": np.maximum,  # NaN wins, as in TF
+    "Minimum": np.minimum,
+    "SquaredDifference": _squared_difference,
+    "Atan2": np.arctan2,  # inputs (y, x), as np.arctan2 takes them
 }
+for _name, _fn in ELEMENTWISE.items():
+    op(_name, shape=broadcast_shape)(broadcasting(_fn))
 
 
-def _elementwise(op: str, allowed: DTypes, ufunc: Ufunc, op_def: DTypes | None) -> Kernel:
-    infer = binary_shape(op, allowed) if op_def is None else binary_shape(op, op_def, allowed)
-
-    def kernel(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
-        return [binary_kernel(infer, allowed, ufunc, inputs, attrs)]
-
-    kernel.__name__ = kernel.__qualname__ = op
-    kernel.__doc__ = f"TF's {op} on NumPy arrays (see the module docstring)."
-    return register(op, infer=infer)(kernel)
-
-
-KERNELS: dict[str, Kernel] = {
-    op: _elementwise(op, allowed, ufunc, op_def)
-    for op, (allowed, ufunc, op_def) in ELEMENTWISE.items()
-}
-"""The registered kernels of the ELEMENTWISE table, by op name."""
-
-
-def complex_shape(specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorSpec]:
-    """Complex(real, imag): float makes complex64, double makes complex128."""
-    expect_inputs("Complex", specs, 2)
-    dtype = same_dtype("Complex", specs)
-    allowed_dtype("Complex", dtype, COMPLEX_PARTS)
-    tout = as_dtype("Complex", "Tout", attrs.get("Tout", np.complex64))
-    allowed_dtype("Complex", tout, COMPLEX, attr="Tout")
-    if tout != COMPLEX_PARTS[dtype]:
-        # Both types are in the op def, but TF has no kernel for the pair.
-        raise NotFoundError(
-            f"Complex: {tf_name(dtype)} parts make {tf_name(COMPLEX_PARTS[dtype])}, "
-            f"not Tout={tf_name(tout)}; set Tout to match or Cast the parts"
-        )
-    return [TensorSpec(tout, broadcast(specs[0].shape, specs[1].shape))]
-
-
-@register("Complex", infer=complex_shape, defaults={"Tout": np.dtype(np.complex64)})
-def complex_(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
+@op("Complex", shape=broadcast_shape)
+def complex_(real: np.ndarray, imag: np.ndarray, *, Tout: np.dtype) -> np.ndarray:
     """TF's Complex; the parts are stored directly, so inf and NaN parts stay apart
-    (``real + 1j * imag`` would turn an infinite imag into a NaN real part)."""
-    (out,) = complex_shape([TensorSpec(a.dtype, a.shape) for a in inputs], attrs)
-    real, imag = inputs
-    result = np.empty(_out_shape(real, imag), dtype=out.dtype)
+    (``real + 1j * imag`` would turn an infinite imag into a NaN real part). The contract
+    finds no kernel for float parts of a complex128, as TF."""
+    result = np.empty(known_shape(broadcast(real.shape, imag.shape)), dtype=Tout)
     result.real[...] = real
     result.imag[...] = imag
-    return [result]
+    return result
 
 
 def _bounds_fit(t: Shape, bound: Shape) -> bool:
@@ -268,13 +191,8 @@ def _bounds_fit(t: Shape, bound: Shape) -> bool:
     return all(a < 0 or b < 0 or a == b for a, b in zip(t, bound, strict=True))
 
 
-def clip_shape(specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorSpec]:
+def _clipped(t: Shape, low: Shape, high: Shape) -> Shape:
     """ClipByValue(t, min, max): each bound is a scalar or has t's shape (no broadcasting)."""
-    expect_inputs("ClipByValue", specs, 3)
-    dtype = same_dtype("ClipByValue", specs)
-    allowed_dtype("ClipByValue", dtype, CLIP_OP_DEF_TYPES)
-    kernel_dtype("ClipByValue", dtype, CLIP_TYPES)
-    t, low, high = (spec.shape for spec in specs)
     if not (_bounds_fit(t, low) and _bounds_fit(t, high)):
         raise InvalidArgumentError(
             "clip_value_min and clip_value_max must be either of the same shape as input, "
@@ -285,7 +203,12 @@ def clip_shape(specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorSpec]:
     for bound in (low, high):
         if bound is not None and bound != ():
             shape = merge("ClipByValue", shape, bound, "bound shape")
-    return [TensorSpec(dtype, shape)]
+    return shape
+
+
+def clip_shape(t: TensorSpec, low: TensorSpec, high: TensorSpec) -> Shape:
+    """ClipByValue's shape rule: t's shape, with the bounds' shapes checked."""
+    return _clipped(t.shape, low.shape, high.shape)
 
 
 def _clip(x: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -295,93 +218,66 @@ def _clip(x: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     return np.where(under < low, low, under)
 
 
-@register("ClipByValue", infer=clip_shape)
-def clip_by_value(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
+@op("ClipByValue", shape=clip_shape)
+def clip_by_value(x: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     """TF's ClipByValue; complex numbers are clipped to the box of the bounds' real and
     imaginary parts.
 
-    >>> clip_by_value([np.int32([-5, 0, 5]), np.int32(-1), np.int32(1)], {})
-    [array([-1,  0,  1], dtype=int32)]
+    >>> clip_by_value(np.int32([-5, 0, 5]), np.int32(-1), np.int32(1))
+    array([-1,  0,  1], dtype=int32)
     """
-    clip_shape(concrete_specs(inputs), attrs)
-    x, low, high = inputs
+    _clipped(x.shape, low.shape, high.shape)
     with np.errstate(all="ignore"):
         if x.dtype.kind == "c":
             result = np.empty(x.shape, dtype=x.dtype)
             result.real[...] = _clip(x.real, low.real, high.real)
             result.imag[...] = _clip(x.imag, low.imag, high.imag)
-            return [result]
-        return [np.asarray(_clip(x, low, high), dtype=x.dtype).reshape(x.shape)]
+            return result
+        return _clip(x, low, high)
 
 
-def add_n_shape(specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorSpec]:
-    """AddN(inputs): N >= 1 tensors of one dtype and one shape."""
-    expect_min_inputs("AddN", specs, 1)
-    if attrs.get("N") is not None and attrs["N"] != len(specs):
-        raise InvalidArgumentError(f"AddN: attr N is {attrs['N']} but got {len(specs)} inputs")
-    dtype = same_dtype("AddN", specs)
-    allowed_dtype("AddN", dtype, ADD_N_TYPES)
-    shape = specs[0].shape
-    for i, spec in enumerate(specs[1:], start=1):
+def _summed(inputs: Sequence[TensorSpec | np.ndarray]) -> Shape:
+    """AddN(inputs): one shape; strings refused (TF's op def takes variants, held as
+    objects here like strings, so the contract lets strings through)."""
+    allowed_dtype("AddN", inputs[0].dtype, NUMBERS)
+    shape: Shape = inputs[0].shape
+    for i, spec in enumerate(inputs[1:], start=1):
         try:
             shape = merge("AddN", shape, spec.shape, "input shapes")
         except InvalidArgumentError:
             raise InvalidArgumentError(
                 "Inputs to operation AddN of type AddN must have the same size and shape.  "
-                f"Input 0: {shape_str(specs[0].shape)} != input {i}: {shape_str(spec.shape)}"
+                f"Input 0: {shape_str(inputs[0].shape)} != input {i}: {shape_str(spec.shape)}"
             ) from None
-    return [TensorSpec(dtype, shape)]
+    return shape
 
 
-@register("AddN", infer=add_n_shape)
-def add_n(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
+@op("AddN", shape=_summed)
+def add_n(inputs: list[np.ndarray]) -> np.ndarray:
     """TF's AddN: an element-wise sum of its inputs; integers wrap.
 
-    >>> add_n([np.int8([100]), np.int8([100]), np.int8([1])], {})
-    [array([-55], dtype=int8)]
+    >>> add_n([np.int8([100]), np.int8([100]), np.int8([1])])
+    array([-55], dtype=int8)
     """
-    add_n_shape(concrete_specs(inputs), attrs)
+    _summed(inputs)
     # np.array, not .copy(): a 0-d input may come as a NumPy scalar, which np.add's
     # out= cannot take.
     total = np.array(inputs[0])
     with np.errstate(all="ignore"):
         for term in inputs[1:]:
             np.add(total, term, out=total)
-    return [total]
+    return total
 
 
-_FORMATS = (b"NHWC", b"NCHW")
-
-
-def _text(value: object) -> str:
-    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
-
-
-def _data_format(attrs: Attrs) -> bytes:
-    fmt = attrs.get("data_format", b"NHWC")
-    fmt = fmt.encode() if isinstance(fmt, str) else fmt
-    if fmt not in _FORMATS:
-        raise InvalidArgumentError(
-            f"Value for attr 'data_format' of \"{_text(fmt)}\" is not in the list of allowed "
-            'values for BiasAdd: "NHWC", "NCHW"'
-        )
-    return bytes(fmt)
-
-
-def bias_add_shape(specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorSpec]:
+def _biased(value: Shape, bias: Shape, nchw: bool) -> Shape:
     """BiasAdd(value, bias): bias is 1-D with the size of value's channel dimension
     (the last for NHWC, dimension 1 for NCHW of rank 3 or more)."""
-    expect_inputs("BiasAdd", specs, 2)
-    dtype = same_dtype("BiasAdd", specs)
-    allowed_dtype("BiasAdd", dtype, BIAS_ADD_TYPES)
-    nchw = _data_format(attrs) == b"NCHW"
-    value, bias = specs[0].shape, specs[1].shape
     if value is not None and len(value) < 2:
         raise InvalidArgumentError(f"Input tensor must be at least 2D: {shape_str(value)}")
     if bias is not None and len(bias) != 1:
         raise InvalidArgumentError(f"Biases must be 1D: {shape_str(bias)}")
     if value is None:
-        return [TensorSpec(dtype, None)]
+        return None
     # TF's kernel takes a matrix's last dimension as its channels even for NCHW.
     channel = 1 if nchw and len(value) > 2 else len(value) - 1
     size = -1 if bias is None else bias[0]
@@ -392,20 +288,23 @@ def bias_add_shape(specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorSpec
         )
     out = list(value)
     out[channel] = max(out[channel], size)
-    return [TensorSpec(dtype, tuple(out))]
+    return tuple(out)
 
 
-@register("BiasAdd", infer=bias_add_shape, defaults={"data_format": b"NHWC"})
-def bias_add(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
+def bias_add_shape(value: TensorSpec, bias: TensorSpec, *, data_format: bytes) -> Shape:
+    """BiasAdd's shape rule: value's shape, with the bias checked against its channels."""
+    return _biased(value.shape, bias.shape, data_format == b"NCHW")
+
+
+@op("BiasAdd", shape=bias_add_shape)
+def bias_add(value: np.ndarray, bias: np.ndarray, *, data_format: bytes) -> np.ndarray:
     """TF's BiasAdd: adds the bias along the channel dimension; integers wrap.
 
-    >>> bias_add([np.zeros((1, 2, 2), np.int32), np.int32([1, 2])],
-    ...          {"data_format": b"NCHW"})[0].tolist()
+    >>> bias_add(np.zeros((1, 2, 2), np.int32), np.int32([1, 2]), data_format=b"NCHW").tolist()
     [[[1, 1], [2, 2]]]
     """
-    bias_add_shape(concrete_specs(inputs), attrs)
-    value, bias = inputs
-    if _data_format(attrs) == b"NCHW" and value.ndim > 2:
+    _biased(value.shape, bias.shape, data_format == b"NCHW")
+    if data_format == b"NCHW" and value.ndim > 2:
         bias = bias.reshape((-1,) + (1,) * (value.ndim - 2))
     with np.errstate(all="ignore"):
-        return [np.asarray(np.add(value, bias), dtype=value.dtype)]
+        return np.asarray(np.add(value, bias))

@@ -1,7 +1,8 @@
 """Reductions over the axes given by a second, int32/int64 input: Sum, Mean, Max, Min,
 Prod, All, Any, EuclideanNorm; over one scalar axis: ArgMax, ArgMin, Cumsum, Cumprod.
 
-Where TF differs from NumPy:
+``REDUCTIONS`` maps each op to a function ``(x, axis=axes, keepdims=...)`` in NumPy's
+terms: NumPy's own where the semantics match, a short function where TF differs:
 
 - the result keeps the input dtype (NumPy sums small ints into int64);
 - an empty axis list reduces nothing; a repeated axis is an error; the axis input may
@@ -16,128 +17,83 @@ Where TF differs from NumPy:
 - EuclideanNorm of integers squares and sums in the input dtype (wrapping), then
   truncates the square root.
 
->>> mean([np.int32([-3, -4]), np.int32(0)], {})
-[array(-3, dtype=int32)]
+>>> REDUCTIONS["Mean"](np.int32([-3, -4]), axis=(0,), keepdims=False)
+array(-3, dtype=int32)
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from ..errors import InvalidArgumentError
 from ._checks import (
-    BOOL,
     FLOAT32,
     FLOATS,
     HALVES,
-    INT32,
-    INT64,
+    INDEX,
     INTEGERS,
-    NUMBERS,
-    REALS,
     SIGNED,
     UNSIGNED,
-    DTypes,
-    allowed_dtype,
-    as_dtype,
-    concrete_specs,
-    expect_dtype,
-    expect_inputs,
-    int_values,
     normalize_axis,
     shape_str,
+    tf_name,
 )
-from .registry import Attrs, Shape, ShapeFn, TensorSpec, register
+from .registry import Shape, TensorSpec, op
 
-SUM_TYPES = NUMBERS
-MEAN_TYPES = NUMBERS
-MAX_TYPES = REALS
-MIN_TYPES = REALS
-PROD_TYPES = NUMBERS
-LOGICAL_TYPES: DTypes = frozenset({BOOL})
-NORM_TYPES = NUMBERS
-ARG_TYPES: DTypes = REALS | {BOOL}
-ARG_OUTPUT_TYPES: DTypes = frozenset({np.dtype(np.int16), np.dtype(np.uint16), INT32, INT64})
-ARG_MIN_OUTPUT_TYPES: DTypes = frozenset({INT32, INT64})  # TF gave only ArgMax int16/uint16
-SCAN_TYPES = NUMBERS
-DEFAULTS = {"keep_dims": False}
+__all__ = ["REDUCTIONS"]
+
+Reducer = Callable[..., np.ndarray]
+"""``(x, axis=axes, keepdims=keep)``, as NumPy's reductions."""
 
 
-@dataclass(frozen=True, slots=True)
-class Reduction:
-    """What a reduction will do: ``axes`` is None while the axis input is unknown."""
-
-    dtype: np.dtype
-    axes: tuple[int, ...] | None
-    keep_dims: bool
-    shape: Shape
+def _spec(a: np.ndarray) -> TensorSpec:
+    return TensorSpec(a.dtype, a.shape, a)
 
 
-def plan(op: str, allowed: DTypes, specs: Sequence[TensorSpec], attrs: Attrs) -> Reduction:
-    """Validate a reduction's inputs and work out its output shape."""
-    expect_inputs(op, specs, 2)
-    x, axis = specs
-    allowed_dtype(op, x.dtype, allowed)
-    # TF flattens an axis input of any rank, so every rank passes the check.
-    ranks = () if axis.shape is None else (len(axis.shape),)
-    values = int_values(op, axis, "reduction axis", ranks=ranks)
-    keep = bool(attrs.get("keep_dims", False))
-    if x.shape is None:
-        return Reduction(x.dtype, None, keep, None)
-    rank = len(x.shape)
-    if values is None:
-        return Reduction(x.dtype, None, keep, (-1,) * rank if keep else None)
-    listed = [normalize_axis(op, a, rank, "reduction axis") for a in values]
+def _axes(op: str, rank: int, values: Sequence[int]) -> tuple[int, ...]:
+    listed = [normalize_axis(op, int(a), rank, "reduction axis") for a in values]
     for i, a in enumerate(listed):
         if a in listed[:i]:
             raise InvalidArgumentError(
                 f"Invalid reduction arguments: Axes contains duplicate dimension: {a}"
             )
-    axes = tuple(sorted(listed))
+    return tuple(sorted(listed))
+
+
+def _kept(shape: tuple[int, ...], axes: tuple[int, ...], keep: bool) -> tuple[int, ...]:
     if keep:
-        shape = tuple(1 if i in axes else d for i, d in enumerate(x.shape))
-    else:
-        shape = tuple(d for i, d in enumerate(x.shape) if i not in axes)
-    return Reduction(x.dtype, axes, keep, shape)
+        return tuple(1 if i in axes else d for i, d in enumerate(shape))
+    return tuple(d for i, d in enumerate(shape) if i not in axes)
 
 
-def _count(x: np.ndarray, axes: tuple[int, ...]) -> int:
-    return math.prod(x.shape[a] for a in axes)
+def _reduced_shape(op: str) -> Callable[..., Shape]:
+    def rule(x: TensorSpec, axis: TensorSpec, *, keep_dims: bool) -> Shape:
+        if x.shape is None:
+            return None
+        if axis.value is None:
+            return (-1,) * len(x.shape) if keep_dims else None
+        axes = _axes(op, len(x.shape), axis.value.ravel().tolist())
+        return _kept(x.shape, axes, keep_dims)
+
+    return rule
 
 
-def sum_shape(specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorSpec]:
-    """Shape function of Sum: x without the reduced axes (size 1 with keep_dims)."""
-    r = plan("Sum", SUM_TYPES, specs, attrs)
-    return [TensorSpec(r.dtype, r.shape)]
+def _reduction(op: str, reducer: Reducer) -> Callable[..., np.ndarray]:
+    def kernel(x: np.ndarray, axis: np.ndarray, *, keep_dims: bool) -> np.ndarray:
+        axes = _axes(op, x.ndim, axis.ravel().tolist())
+        with np.errstate(all="ignore"):
+            return reducer(x, axis=axes, keepdims=keep_dims)
+
+    return kernel
 
 
-def mean_shape(specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorSpec]:
-    """Shape function of Mean: x without the reduced axes (size 1 with keep_dims)."""
-    r = plan("Mean", MEAN_TYPES, specs, attrs)
-    return [TensorSpec(r.dtype, r.shape)]
-
-
-def max_shape(specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorSpec]:
-    """Shape function of Max: x without the reduced axes (size 1 with keep_dims)."""
-    r = plan("Max", MAX_TYPES, specs, attrs)
-    return [TensorSpec(r.dtype, r.shape)]
-
-
-@register("Sum", infer=sum_shape, defaults=DEFAULTS)
-def sum_(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
-    """Sum over the axes in x's dtype: integers wrap; halves accumulate in float32."""
-    r = plan("Sum", SUM_TYPES, concrete_specs(inputs), attrs)
-    x, axes = inputs[0], r.axes
-    with np.errstate(all="ignore"):
-        if x.dtype in HALVES:
-            out = np.sum(x.astype(FLOAT32), axis=axes, keepdims=r.keep_dims)
-        else:
-            out = np.sum(x, axis=axes, dtype=x.dtype, keepdims=r.keep_dims)
-    return [np.asarray(out, dtype=x.dtype)]
+def _sum(x: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
+    if x.dtype in HALVES:  # accumulated in float32
+        return np.asarray(np.sum(x.astype(FLOAT32), axis=axis, keepdims=keepdims), x.dtype)
+    return np.asarray(np.sum(x, axis=axis, dtype=x.dtype, keepdims=keepdims))
 
 
 def _accumulator(dtype: np.dtype) -> np.dtype:
@@ -150,240 +106,146 @@ def _accumulator(dtype: np.dtype) -> np.dtype:
     return dtype
 
 
-@register("Mean", infer=mean_shape, defaults=DEFAULTS)
-def mean(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
-    """Mean over the axes; integers sum in 64 bits, then divide truncating toward zero."""
-    r = plan("Mean", MEAN_TYPES, concrete_specs(inputs), attrs)
-    x, axes = inputs[0], r.axes
-    assert axes is not None and r.shape is not None  # every value is known here
-    count = _count(x, axes)
+def _mean(x: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
+    count = math.prod(x.shape[a] for a in axis)
     if count == 0:
         identity = np.nan if x.dtype in FLOATS else 0
-        return [np.full(r.shape, identity, dtype=x.dtype)]
+        return np.full(_kept(x.shape, axis, keepdims), identity, dtype=x.dtype)
     acc = _accumulator(x.dtype)
-    with np.errstate(all="ignore"):
-        total = np.sum(x, axis=axes, dtype=acc, keepdims=r.keep_dims)
-        if acc.kind == "i":
-            # C++ integer division truncates toward zero; NumPy's // floors.
-            out = total // count
-            out = out + ((out * count != total) & (total < 0))
-        elif acc.kind == "u":
-            out = total // count
-        else:
-            out = total / count
-    return [np.asarray(out).astype(x.dtype)]
+    total = np.sum(x, axis=axis, dtype=acc, keepdims=keepdims)
+    if acc.kind == "i":
+        # C++ integer division truncates toward zero; NumPy's // floors.
+        out = total // count
+        out = out + ((out * count != total) & (total < 0))
+    elif acc.kind == "u":
+        out = total // count
+    else:
+        out = total / count
+    return np.asarray(out).astype(x.dtype)
 
 
-@register("Max", infer=max_shape, defaults=DEFAULTS)
-def max_(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
-    """Max over the axes; NaN propagates; zero elements give the lowest value (-inf)."""
-    r = plan("Max", MAX_TYPES, concrete_specs(inputs), attrs)
-    x = inputs[0]
+def _max(x: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
     lowest = -np.inf if x.dtype in FLOATS else np.iinfo(x.dtype).min
-    # NaN wins, as in TF (np.max propagates it too).
-    with np.errstate(all="ignore"):
-        out = np.max(x, axis=r.axes, keepdims=r.keep_dims, initial=lowest)
-    return [np.asarray(out, dtype=x.dtype)]
+    return np.asarray(np.max(x, axis=axis, keepdims=keepdims, initial=lowest))  # NaN wins
 
 
-def _checked_plan(op: str, allowed: DTypes, specs: Sequence[TensorSpec],
-                  attrs: Attrs) -> Reduction:
-    if allowed == LOGICAL_TYPES and specs:
-        expect_dtype(op, specs[0], 0, BOOL)  # All/Any have no T attr to name
-    return plan(op, allowed, specs, attrs)
-
-
-def reduction_shape(op: str, allowed: DTypes) -> ShapeFn:
-    """Shape function of a reduction whose output keeps the input dtype."""
-
-    def infer(specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorSpec]:
-        r = _checked_plan(op, allowed, specs, attrs)
-        return [TensorSpec(r.dtype, r.shape)]
-
-    return infer
-
-
-min_shape = reduction_shape("Min", MIN_TYPES)
-prod_shape = reduction_shape("Prod", PROD_TYPES)
-all_shape = reduction_shape("All", LOGICAL_TYPES)
-any_shape = reduction_shape("Any", LOGICAL_TYPES)
-euclidean_norm_shape = reduction_shape("EuclideanNorm", NORM_TYPES)
-
-
-@register("Min", infer=min_shape, defaults=DEFAULTS)
-def min_(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
-    """Min over the axes; NaN propagates; zero elements give the highest value (inf)."""
-    r = plan("Min", MIN_TYPES, concrete_specs(inputs), attrs)
-    x = inputs[0]
+def _min(x: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
     highest = np.inf if x.dtype in FLOATS else np.iinfo(x.dtype).max
-    with np.errstate(all="ignore"):  # NaN wins, as for Max
-        out = np.min(x, axis=r.axes, keepdims=r.keep_dims, initial=highest)
-    return [np.asarray(out, dtype=x.dtype)]
+    return np.asarray(np.min(x, axis=axis, keepdims=keepdims, initial=highest))
 
 
-@register("Prod", infer=prod_shape, defaults=DEFAULTS)
-def prod(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
-    """Product over the axes in x's dtype: integers wrap, halves round at every step."""
-    r = plan("Prod", PROD_TYPES, concrete_specs(inputs), attrs)
-    x = inputs[0]
+def _prod(x: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
     # In the input dtype, as TF's reducer: integers wrap, halves round at every step.
-    with np.errstate(all="ignore"):
-        out = np.prod(x, axis=r.axes, dtype=x.dtype, keepdims=r.keep_dims)
-    return [np.asarray(out, dtype=x.dtype)]
+    return np.asarray(np.prod(x, axis=axis, dtype=x.dtype, keepdims=keepdims))
 
 
-@register("All", infer=all_shape, defaults=DEFAULTS)
-def all_(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
-    """Logical AND of a bool tensor over the axes; True over zero elements."""
-    r = _checked_plan("All", LOGICAL_TYPES, concrete_specs(inputs), attrs)
-    return [np.asarray(np.all(inputs[0], axis=r.axes, keepdims=r.keep_dims), dtype=BOOL)]
-
-
-@register("Any", infer=any_shape, defaults=DEFAULTS)
-def any_(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
-    """Logical OR of a bool tensor over the axes; False over zero elements."""
-    r = _checked_plan("Any", LOGICAL_TYPES, concrete_specs(inputs), attrs)
-    return [np.asarray(np.any(inputs[0], axis=r.axes, keepdims=r.keep_dims), dtype=BOOL)]
-
-
-@register("EuclideanNorm", infer=euclidean_norm_shape, defaults=DEFAULTS)
-def euclidean_norm(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
-    """sqrt(sum(|x|**2)) over the axes; integers sum wrapping, then truncate the root."""
-    r = plan("EuclideanNorm", NORM_TYPES, concrete_specs(inputs), attrs)
-    x = inputs[0]
+def _euclidean_norm(x: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
     # TF sums bfloat16 in float32; half too here (TF rounds its half sum at each step).
     acc = FLOAT32 if x.dtype in HALVES else x.dtype
-    with np.errstate(all="ignore"):
-        wide = x.astype(acc)
-        total = np.sum(wide * np.conj(wide), axis=r.axes, dtype=acc, keepdims=r.keep_dims)
-        if x.dtype in INTEGERS:
-            # The C++ sqrt of an integer is a double, truncated back to the dtype; a sum
-            # that wrapped negative gives what casting NaN gives on the host.
-            total = np.asarray(total, dtype=np.float64)
-        return [np.asarray(np.sqrt(total)).astype(x.dtype)]
+    wide = x.astype(acc)
+    total = np.sum(wide * np.conj(wide), axis=axis, dtype=acc, keepdims=keepdims)
+    if x.dtype in INTEGERS:
+        # The C++ sqrt of an integer is a double, truncated back to the dtype; a sum
+        # that wrapped negative gives what casting NaN gives on the host.
+        total = np.asarray(total, dtype=np.float64)
+    return np.asarray(np.sqrt(total)).astype(x.dtype)
+
+
+REDUCTIONS: dict[str, Reducer] = {
+    "Sum": _sum,
+    "Mean": _mean,
+    "Max": _max,
+    "Min": _min,
+    "Prod": _prod,
+    "All": np.all,
+    "Any": np.any,
+    "EuclideanNorm": _euclidean_norm,
+}
+for _name, _reducer in REDUCTIONS.items():
+    op(_name, shape=_reduced_shape(_name))(_reduction(_name, _reducer))
 
 
 # --- one scalar axis: ArgMax, ArgMin, Cumsum, Cumprod ---------------------------------
 
 
-def _scalar_axis(op: str, spec: TensorSpec, what: str, message: str) -> int | None:
+def _scalar(spec: TensorSpec, message: str) -> int | None:
     """The value of a scalar axis input; ``message`` is TF's complaint about its rank."""
-    if spec.shape is not None and len(spec.shape) != 0 and spec.dtype in (INT32, INT64):
+    if spec.dtype not in INDEX:
+        # ArgMax's op def also takes an int16 dimension, which TF's kernel then reads as
+        # 32 bits (garbage): eager_async refuses it.
+        raise InvalidArgumentError(
+            f"ArgMax: dimension must be an int32 or int64 tensor, not {tf_name(spec.dtype)}"
+        )
+    if spec.shape is not None and len(spec.shape) != 0:
         raise InvalidArgumentError(f"{message}{shape_str(spec.shape)}")
-    values = int_values(op, spec, what, ranks=(0,))
-    return None if values is None else values[0]
+    return None if spec.value is None else int(spec.value)
 
 
-def arg_shape(op: str) -> ShapeFn:
-    """Shape function of ArgMax/ArgMin: the input's shape without the axis."""
-
-    def infer(specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorSpec]:
-        expect_inputs(op, specs, 2)
-        x, dim = specs
-        allowed_dtype(op, x.dtype, ARG_TYPES)
-        out = as_dtype(op, "output_type", attrs.get("output_type", INT64))
-        outputs = ARG_MIN_OUTPUT_TYPES if op == "ArgMin" else ARG_OUTPUT_TYPES
-        allowed_dtype(op, out, outputs, attr="output_type")
-        given = _scalar_axis(op, dim, "dimension",
-                             "dim must be a scalar, but received tensor of shape: ")
-        if x.shape is None or (given is None and not x.shape):
-            return [TensorSpec(out, None)]
-        rank = len(x.shape)
-        if given is None:
-            return [TensorSpec(out, (-1,) * (rank - 1))]
-        if not -rank <= given < rank:
-            raise InvalidArgumentError(
-                f"Expected dimension in the range [{-rank}, {rank}), but got {given}"
-            )
-        axis = given % rank
-        if x.shape[axis] == 0:
-            raise InvalidArgumentError(
-                f"Reduction axis {given} is empty in shape {shape_str(x.shape)}"
-            )
-        return [TensorSpec(out, x.shape[:axis] + x.shape[axis + 1:])]
-
-    return infer
+def arg_shape(x: TensorSpec, dim: TensorSpec) -> Shape:
+    """ArgMax/ArgMin's shape rule: the input's shape without the axis."""
+    given = _scalar(dim, "dim must be a scalar, but received tensor of shape: ")
+    if x.shape is None or (given is None and not x.shape):
+        return None
+    rank = len(x.shape)
+    if given is None:
+        return (-1,) * (rank - 1)
+    if not -rank <= given < rank:
+        raise InvalidArgumentError(
+            f"Expected dimension in the range [{-rank}, {rank}), but got {given}"
+        )
+    axis = given % rank
+    if x.shape[axis] == 0:
+        raise InvalidArgumentError(f"Reduction axis {given} is empty in shape {shape_str(x.shape)}")
+    return x.shape[:axis] + x.shape[axis + 1 :]
 
 
-arg_max_shape = arg_shape("ArgMax")
-arg_min_shape = arg_shape("ArgMin")
-ARG_DEFAULTS = {"output_type": INT64}
+def _arg(pick: Callable[..., np.ndarray], nan: float) -> Callable[..., np.ndarray]:
+    def kernel(x: np.ndarray, dim: np.ndarray, *, output_type: np.dtype) -> np.ndarray:
+        arg_shape(_spec(x), _spec(dim))
+        if x.dtype in FLOATS:
+            # TF's reducer never picks a NaN (a comparison with NaN is false), so an
+            # all-NaN slice keeps the initial index 0; pushing NaN past every value does
+            # the same.
+            x = np.where(np.isnan(x), x.dtype.type(nan), x)
+        return np.asarray(pick(x, axis=int(dim) % x.ndim)).astype(output_type)
+
+    return kernel
 
 
-def _arg(op: str, inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
-    (out,) = arg_shape(op)(concrete_specs(inputs), attrs)
-    x, axis = inputs[0], int(inputs[1]) % inputs[0].ndim
-    if x.dtype in FLOATS:
-        # TF's reducer never picks a NaN (a comparison with NaN is false), so an all-NaN
-        # slice keeps the initial index 0; pushing NaN past every value does the same.
-        fill = -np.inf if op == "ArgMax" else np.inf
-        x = np.where(np.isnan(x), x.dtype.type(fill), x)
-    pick = np.argmax if op == "ArgMax" else np.argmin
-    return [np.asarray(pick(x, axis=axis)).astype(out.dtype)]
+# Ties go to the first index.
+op("ArgMax", shape=arg_shape)(_arg(np.argmax, nan=-np.inf))
+op("ArgMin", shape=arg_shape)(_arg(np.argmin, nan=np.inf))
 
 
-@register("ArgMax", infer=arg_max_shape, defaults=ARG_DEFAULTS)
-def arg_max(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
-    """Index of the largest value along the axis; NaN skipped, ties to the first index."""
-    return _arg("ArgMax", inputs, attrs)
+def scan_shape(x: TensorSpec, axis: TensorSpec) -> Shape:
+    """Cumsum/Cumprod's shape rule: the input's shape, with the axis checked."""
+    given = _scalar(axis, "ScanOp: axis must be a scalar, not ")
+    if given is not None and x.shape is not None and not -len(x.shape) <= given < len(x.shape):
+        raise InvalidArgumentError(
+            f"ScanOp: Expected scan axis in the range [{-len(x.shape)}, {len(x.shape)}), "
+            f"but got {given}"
+        )
+    return x.shape
 
 
-@register("ArgMin", infer=arg_min_shape, defaults=ARG_DEFAULTS)
-def arg_min(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
-    """Index of the smallest value along the axis; NaN skipped, ties to the first index."""
-    return _arg("ArgMin", inputs, attrs)
+def _scan(accumulate: np.ufunc, identity: int) -> Callable[..., np.ndarray]:
+    def kernel(x: np.ndarray, axis: np.ndarray, *, exclusive: bool, reverse: bool) -> np.ndarray:
+        scan_shape(_spec(x), _spec(axis))
+        dim = int(axis) % x.ndim
+        if reverse:
+            x = np.flip(x, dim)
+        with np.errstate(all="ignore"):  # integers wrap, halves round at every step
+            out = accumulate.accumulate(x, axis=dim, dtype=x.dtype)
+        size = x.shape[dim]
+        if exclusive and size:
+            # Shift by one along the axis, the identity coming in first.
+            head = np.full_like(np.take(x, [0], axis=dim), identity)
+            out = np.concatenate([head, np.take(out, np.arange(size - 1), axis=dim)], axis=dim)
+        return np.flip(out, dim) if reverse else out
+
+    return kernel
 
 
-def scan_shape(op: str) -> ShapeFn:
-    """Shape function of Cumsum/Cumprod: the input's shape, with the axis checked."""
-
-    def infer(specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorSpec]:
-        expect_inputs(op, specs, 2)
-        x, axis = specs
-        allowed_dtype(op, x.dtype, SCAN_TYPES)
-        given = _scalar_axis(op, axis, "axis", "ScanOp: axis must be a scalar, not ")
-        if given is not None and x.shape is not None:
-            rank = len(x.shape)
-            if not -rank <= given < rank:
-                raise InvalidArgumentError(
-                    f"ScanOp: Expected scan axis in the range [{-rank}, {rank}), "
-                    f"but got {given}"
-                )
-        return [TensorSpec(x.dtype, x.shape)]
-
-    return infer
-
-
-cumsum_shape = scan_shape("Cumsum")
-cumprod_shape = scan_shape("Cumprod")
-SCAN_DEFAULTS = {"exclusive": False, "reverse": False}
-
-
-def _scan(infer: ShapeFn, accumulate: np.ufunc, identity: int,
-          inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
-    infer(concrete_specs(inputs), attrs)
-    x, axis = inputs[0], int(inputs[1]) % inputs[0].ndim
-    if attrs.get("reverse"):
-        x = np.flip(x, axis)
-    with np.errstate(all="ignore"):  # integers wrap, halves round at every step
-        out = accumulate.accumulate(x, axis=axis, dtype=x.dtype)
-    size = x.shape[axis]
-    if attrs.get("exclusive") and size:
-        # Shift by one along the axis, the identity coming in first.
-        head = np.full_like(np.take(x, [0], axis=axis), identity)
-        out = np.concatenate([head, np.take(out, np.arange(size - 1), axis=axis)], axis=axis)
-    if attrs.get("reverse"):
-        out = np.flip(out, axis)
-    return [np.asarray(out, dtype=x.dtype)]
-
-
-@register("Cumsum", infer=cumsum_shape, defaults=SCAN_DEFAULTS)
-def cumsum(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
-    """Running sum along the axis; ``exclusive`` shifts in a 0, ``reverse`` scans from the end."""
-    return _scan(cumsum_shape, np.add, 0, inputs, attrs)
-
-
-@register("Cumprod", infer=cumprod_shape, defaults=SCAN_DEFAULTS)
-def cumprod(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
-    """Running product along the axis; ``exclusive`` shifts in a 1, ``reverse`` from the end."""
-    return _scan(cumprod_shape, np.multiply, 1, inputs, attrs)
+# exclusive shifts the identity in first; reverse scans from the end.
+op("Cumsum", shape=scan_shape)(_scan(np.add, 0))
+op("Cumprod", shape=scan_shape)(_scan(np.multiply, 1))

@@ -2,14 +2,14 @@
 the trigonometric and hyperbolic functions, rounding, Erf, Lgamma, Digamma, the IsNan
 family, and the complex-part ops Conj, Real, Imag, ComplexAbs.
 
-One table, ``UNARY_OPS``, maps each TF op name to its NumPy function and the dtypes TF
-can run it on. Where a row's function is not a plain NumPy alias, the difference from
-NumPy is the reason. Rules every row shares:
+One table, ``UNARY_OPS``, maps each TF op name to its NumPy function. Where a row's
+function is not a plain NumPy alias, the difference from NumPy is the reason. The op
+contract checks the dtypes, from TF's op definitions: where an op def lists more types
+than TF has CPU kernels for (Reciprocal, Round, Rint, Lgamma, ...) the rest give
+NOT_FOUND, as in TF. Rules every row shares:
 
-- the output has the input's shape and, unless the row says otherwise, its dtype;
-- the type lists are those of TF's CPU kernels: for Reciprocal, Round, Rint, Lgamma,
-  ... the op def lists more types (``op_def``) than TF has kernels for; those give
-  NOT_FOUND, as TF does, and as ``RealDiv`` does for integers;
+- the output has the input's shape, and the dtype the op def gives it (the input's;
+  bool for the IsNan family; ``Tout`` for Real, Imag and ComplexAbs);
 - float16 and bfloat16 are computed in float32 and rounded back, as Eigen does;
 - integers wrap (``Abs(INT_MIN)`` is ``INT_MIN``); NaN propagates; domain errors give
   NaN or inf silently.
@@ -20,85 +20,55 @@ array([0., 2., 2.], dtype=float32)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.special
 
-from ..errors import InvalidArgumentError, NotFoundError
-from ._checks import (
-    BFLOAT16,
-    BOOL,
-    COMPLEX,
-    FLOAT32,
-    FLOATS,
-    HALVES,
-    INDEX,
-    NUMBERS,
-    SIGNED,
-    DTypes,
-    allowed_dtype,
-    as_dtype,
-    expect_inputs,
-    kernel_dtype,
-    tf_name,
-)
-from .registry import Attrs, Kernel, ShapeFn, TensorSpec, register
+from ..errors import InvalidArgumentError
+from ._checks import BOOL, COMPLEX, FLOAT32, HALVES, DTypes, allowed_dtype, tf_name
+from .contract import lookup_def
+from .registry import Shape, TensorSpec, op, same_shape
 
-__all__ = ["UNARY_OPS", "Unary", "unary_shape"]
+__all__ = ["UNARY_OPS", "Unary"]
 
 Fn = Callable[[np.ndarray], np.ndarray]
-OutDType = Callable[[str, np.dtype, Attrs], np.dtype]
-
-FLOAT64 = np.dtype(np.float64)
-COMPLEX64 = np.dtype(np.complex64)
-ANALYTIC: DTypes = FLOATS | COMPLEX
-"""TF's ``UNARY_COMPLEX`` list: the floating and complex types."""
-REAL_PARTS: DTypes = frozenset({FLOAT32, FLOAT64})
-
-# Op def type lists longer than the CPU kernels' (ints, complex, bfloat16).
-RECIPROCAL_OP_DEF: DTypes = FLOATS | SIGNED | COMPLEX  # and Round
-
-
-def _same(op: str, dtype: np.dtype, attrs: Attrs) -> np.dtype:
-    return dtype
-
-
-def _bool(op: str, dtype: np.dtype, attrs: Attrs) -> np.dtype:
-    return BOOL
-
-
-def _real_part(op: str, dtype: np.dtype, attrs: Attrs) -> np.dtype:
-    """The dtype of a complex input's parts, which attr Tout must name."""
-    want = FLOAT32 if dtype == COMPLEX64 else FLOAT64
-    tout = as_dtype(op, "Tout", attrs.get("Tout", FLOAT32))
-    allowed_dtype(op, tout, REAL_PARTS, attr="Tout")
-    if tout != want:
-        # TF has no kernel for (complex64, double) or (complex128, float); Tout defaults
-        # to float, so a complex128 call must send Tout=double. TF's ComplexAbs checks the
-        # pair itself (INVALID_ARGUMENT); Real and Imag find no kernel.
-        error = InvalidArgumentError if op == "ComplexAbs" else NotFoundError
-        raise error(
-            f"{op}: attr 'Tout' is {tf_name(tout)} but the parts of a {tf_name(dtype)} "
-            f"tensor are {tf_name(want)}; set Tout to {tf_name(want)}"
-        )
-    return want
 
 
 @dataclass(frozen=True, slots=True)
 class Unary:
-    """One element-wise op: its function, the dtypes TF runs it on, its output dtype,
-    and its op def's dtypes when those are more (the rest find no kernel).
+    """One element-wise op: its TF name and function; a row whose op checks more than
+    its op definition says names its own ``kernel`` and ``shape`` rule.
 
-    >>> Unary(np.sqrt, FLOATS).fn(np.float32(4.0))
+    >>> Unary("Sqrt", np.sqrt).fn(np.float32(4.0))
     np.float32(2.0)
     """
 
+    name: str
     fn: Fn
-    types: DTypes
-    out: OutDType = _same
-    op_def: DTypes | None = None
+    kernel: Callable[..., np.ndarray] | None = None
+    shape: Callable[..., Shape] = same_shape
+
+    @property
+    def types(self) -> DTypes:
+        """The dtypes TF runs the op on: its op def's, less those without a CPU kernel."""
+        definition = lookup_def(self.name)
+        allowed = definition.attrs["T"].allowed or frozenset()
+        return allowed & frozenset().union(*(k["T"] for k in definition.cpu_kernels))
+
+
+def _cwise(fn: Fn) -> Fn:
+    """``fn`` as TF's cwise kernels run it: halves in float32, no warnings."""
+
+    def kernel(x: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            if x.dtype in HALVES:
+                y = np.asarray(fn(x.astype(FLOAT32)))
+                return y if y.dtype == BOOL else y.astype(x.dtype)
+            return fn(x)
+
+    return kernel
 
 
 def _rsqrt(x: np.ndarray) -> np.ndarray:
@@ -112,91 +82,84 @@ def _digamma(x: np.ndarray) -> np.ndarray:
     return np.where((x <= 0) & (np.floor(x) == x), np.nan, y)
 
 
+def _conj_shape(x: TensorSpec | np.ndarray) -> Shape:
+    # TF's op def also takes variants, which eager_async holds as objects, as it holds
+    # strings; the contract cannot tell them apart, TF refuses strings.
+    allowed_dtype("Conj", x.dtype, COMPLEX)
+    return x.shape
+
+
+def conj(x: np.ndarray) -> np.ndarray:
+    """The complex conjugate; the raw op takes complex tensors only."""
+    _conj_shape(x)
+    return np.asarray(np.conj(x))
+
+
+def _complex_abs_shape(x: TensorSpec | np.ndarray, *, Tout: np.dtype) -> Shape:
+    # TF finds no Real/Imag kernel for (complex128, float): the contract says NOT_FOUND.
+    # ComplexAbs has one kernel per T, which then checks Tout itself.
+    want = np.dtype(np.float32) if x.dtype == np.complex64 else np.dtype(np.float64)
+    if Tout != want:
+        raise InvalidArgumentError(
+            f"ComplexAbs: attr 'Tout' is {tf_name(Tout)} but the parts of a "
+            f"{tf_name(x.dtype)} tensor are {tf_name(want)}; set Tout to {tf_name(want)}"
+        )
+    return x.shape
+
+
+def complex_abs(x: np.ndarray, *, Tout: np.dtype) -> np.ndarray:
+    """|x| of a complex tensor, in the precision of its parts (which Tout must name)."""
+    _complex_abs_shape(x, Tout=Tout)
+    return np.asarray(np.abs(x))
+
+
 # fmt: off
-UNARY_OPS: dict[str, Unary] = {
-    "Abs":        Unary(np.abs, FLOATS | SIGNED),     # complex goes to ComplexAbs
+UNARY_OPS: dict[str, Unary] = {row.name: row for row in (
+    Unary("Abs", np.abs),                   # complex goes to ComplexAbs
     # NumPy >= 2 matches TF: NaN for NaN, and x/|x| (0 at 0) for complex numbers.
-    "Sign":       Unary(np.sign, FLOATS | SIGNED | COMPLEX),
-    "Reciprocal": Unary(np.reciprocal, ANALYTIC, op_def=RECIPROCAL_OP_DEF),
-    "Inv":        Unary(np.reciprocal, ANALYTIC, op_def=RECIPROCAL_OP_DEF),  # legacy
-    "Square":     Unary(np.square, NUMBERS),          # ints wrap
-    "Sqrt":       Unary(np.sqrt, ANALYTIC),
-    "Rsqrt":      Unary(_rsqrt, ANALYTIC),
-    "Exp":        Unary(np.exp, ANALYTIC),
-    "Expm1":      Unary(np.expm1, ANALYTIC),
-    "Log":        Unary(np.log, ANALYTIC),
-    "Log1p":      Unary(np.log1p, ANALYTIC),
-    "Sin":        Unary(np.sin, ANALYTIC),
-    "Cos":        Unary(np.cos, ANALYTIC),
-    "Tan":        Unary(np.tan, ANALYTIC),
-    "Asin":       Unary(np.arcsin, ANALYTIC),
-    "Acos":       Unary(np.arccos, ANALYTIC),
-    "Atan":       Unary(np.arctan, ANALYTIC),
-    "Sinh":       Unary(np.sinh, ANALYTIC),
-    "Cosh":       Unary(np.cosh, ANALYTIC),
-    "Tanh":       Unary(np.tanh, ANALYTIC),
-    "Asinh":      Unary(np.arcsinh, ANALYTIC),
-    "Acosh":      Unary(np.arccosh, ANALYTIC),
-    "Atanh":      Unary(np.arctanh, ANALYTIC),
-    "Floor":      Unary(np.floor, FLOATS),
-    "Ceil":       Unary(np.ceil, FLOATS),
+    Unary("Sign", np.sign),
+    Unary("Reciprocal", np.reciprocal),
+    Unary("Inv", np.reciprocal),            # the legacy name
+    Unary("Square", np.square),             # ints wrap
+    Unary("Sqrt", np.sqrt),
+    Unary("Rsqrt", _rsqrt),
+    Unary("Exp", np.exp),
+    Unary("Expm1", np.expm1),
+    Unary("Log", np.log),
+    Unary("Log1p", np.log1p),
+    Unary("Sin", np.sin),
+    Unary("Cos", np.cos),
+    Unary("Tan", np.tan),
+    Unary("Asin", np.arcsin),
+    Unary("Acos", np.arccos),
+    Unary("Atan", np.arctan),
+    Unary("Sinh", np.sinh),
+    Unary("Cosh", np.cosh),
+    Unary("Tanh", np.tanh),
+    Unary("Asinh", np.arcsinh),
+    Unary("Acosh", np.arccosh),
+    Unary("Atanh", np.arctanh),
+    Unary("Floor", np.floor),
+    Unary("Ceil", np.ceil),
     # Half to even (banker's rounding), as np.round; integers come back unchanged (TF's
     # raw Round kernel answers 0 for them, a bug tf.round avoids by not calling it).
-    "Round":      Unary(np.round, FLOATS | INDEX, op_def=RECIPROCAL_OP_DEF),
-    "Rint":       Unary(np.rint, REAL_PARTS, op_def=FLOATS),
-    "Erf":        Unary(scipy.special.erf, FLOATS),
-    "Erfc":       Unary(scipy.special.erfc, FLOATS),
-    # log|Gamma(x)|: +inf at the poles, like C's lgamma.
-    "Lgamma":     Unary(scipy.special.gammaln, FLOATS - {BFLOAT16}, op_def=FLOATS),
-    "Digamma":    Unary(_digamma, FLOATS - {BFLOAT16}, op_def=FLOATS),
-    "IsNan":      Unary(np.isnan, FLOATS, out=_bool),
-    "IsInf":      Unary(np.isinf, FLOATS, out=_bool),
-    "IsFinite":   Unary(np.isfinite, FLOATS, out=_bool),
+    Unary("Round", np.round),
+    Unary("Rint", np.rint),
+    Unary("Erf", scipy.special.erf),
+    Unary("Erfc", scipy.special.erfc),
+    Unary("Lgamma", scipy.special.gammaln),  # log|Gamma(x)|: +inf at the poles, as C's
+    Unary("Digamma", _digamma),
+    Unary("IsNan", np.isnan),
+    Unary("IsInf", np.isinf),
+    Unary("IsFinite", np.isfinite),
     # The raw ops take complex tensors only; tf.math.conj/real pass reals through in
     # Python, before any op runs.
-    "Conj":       Unary(np.conj, COMPLEX),
-    "Real":       Unary(np.real, COMPLEX, out=_real_part),
-    "Imag":       Unary(np.imag, COMPLEX, out=_real_part),
-    "ComplexAbs": Unary(np.abs, COMPLEX, out=_real_part),
-}
+    Unary("Conj", np.conj, conj, _conj_shape),
+    Unary("Real", np.real),                 # a complex128 call must set Tout=double
+    Unary("Imag", np.imag),
+    Unary("ComplexAbs", np.abs, complex_abs, _complex_abs_shape),
+)}
 # fmt: on
 
-
-def unary_shape(op: str, row: Unary) -> ShapeFn:
-    """Shape function of the element-wise op ``op`` described by ``row``."""
-
-    def infer(specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorSpec]:
-        expect_inputs(op, specs, 1)
-        dtype = specs[0].dtype
-        if row.op_def is None:
-            allowed_dtype(op, dtype, row.types)
-        else:
-            allowed_dtype(op, dtype, row.op_def)
-            kernel_dtype(op, dtype, row.types)
-        return [TensorSpec(row.out(op, dtype, attrs), specs[0].shape)]
-
-    return infer
-
-
-def _kernel(infer: ShapeFn, row: Unary) -> Kernel:
-    def compute(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
-        (out,) = infer([TensorSpec(a.dtype, a.shape) for a in inputs], attrs)
-        (x,) = inputs
-        if x.dtype in HALVES:
-            x = x.astype(FLOAT32)
-        with np.errstate(all="ignore"):
-            y = row.fn(x)
-        # 0-d inputs give NumPy scalars; float32 results of half inputs round back.
-        return [np.asarray(y, dtype=out.dtype)]
-
-    return compute
-
-
-def _register_all() -> None:
-    for name, row in UNARY_OPS.items():
-        infer = unary_shape(name, row)
-        defaults = {"Tout": FLOAT32} if row.out is _real_part else None
-        register(name, infer=infer, defaults=defaults)(_kernel(infer, row))
-
-
-_register_all()
+for _row in UNARY_OPS.values():
+    op(_row.name, shape=_row.shape)(_row.kernel or _cwise(_row.fn))
