@@ -189,7 +189,8 @@ def run_call(
     attrs = {**_defaults(op),
              **_inferred(infer_attrs(sig, [t.dtype.name for t in inputs], case["attrs"])),
              **explicit}
-    if "shared_name" in kinds and "shared_name" not in attrs:
+    # (Checked against the caller's attrs: the op-def default "" is already filled in.)
+    if "shared_name" in kinds and not case["attrs"].get("shared_name"):
         # TF 2's Python client gives every eager resource its own anonymous name; without
         # one, all VarHandleOps of a context would share a single variable.
         attrs["shared_name"] = context.anonymous_name()
