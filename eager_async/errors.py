@@ -9,6 +9,7 @@
     ├── CancelledError              CANCELLED          the work was cancelled (context closed)
     ├── OutOfRangeError             OUT_OF_RANGE       the caller read past the end (an iterator)
     ├── ResourceExhaustedError      RESOURCE_EXHAUSTED the caller asked for more than there is
+    ├── PermissionDeniedError       PERMISSION_DENIED  the caller asked for what a worker refuses
     └── UnimplementedError          UNIMPLEMENTED      the caller asked for something not built
 
 Only ``service.py`` turns these into transport statuses; everything else raises them.
@@ -27,6 +28,7 @@ __all__ = [
     "InvalidArgumentError",
     "NotFoundError",
     "OutOfRangeError",
+    "PermissionDeniedError",
     "ResourceExhaustedError",
     "StatusCode",
     "UnimplementedError",
@@ -125,3 +127,10 @@ class ResourceExhaustedError(EagerError):
     """The caller asked for more memory or room than the worker has or allows."""
 
     code = StatusCode.RESOURCE_EXHAUSTED
+
+
+class PermissionDeniedError(EagerError):
+    """The caller asked the worker to do something it refuses to do for any client
+    (write a file on the worker's machine)."""
+
+    code = StatusCode.PERMISSION_DENIED
