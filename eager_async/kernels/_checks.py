@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Sequence
-from typing import Any
 
 import ml_dtypes
 import numpy as np
 
 from ..dtypes import short_name
-from ..errors import InvalidArgumentError, NotFoundError
+from ..errors import InvalidArgumentError
 from .specs import Shape, TensorSpec
 
 DTypes = frozenset[np.dtype]
@@ -43,7 +42,6 @@ REALS: DTypes = FLOATS | INTEGERS
 """TF's ``realnumbertype``."""
 NUMBERS: DTypes = REALS | COMPLEX
 """TF's ``numbertype`` (without the quantized types, which eager_async lacks)."""
-ALL_TYPES: DTypes = NUMBERS | {BOOL, STRING}
 INDEX: DTypes = frozenset({INT32, INT64})
 
 # The order TF lists types in its messages.
@@ -95,24 +93,6 @@ def expect_inputs(op: str, specs: Sequence[TensorSpec], count: int) -> None:
         raise InvalidArgumentError(f"{op} expects {count} inputs, got {len(specs)}")
 
 
-def expect_min_inputs(op: str, specs: Sequence[TensorSpec], count: int) -> None:
-    """Require at least ``count`` inputs to ``op``, else InvalidArgumentError."""
-    if len(specs) < count:
-        raise InvalidArgumentError(f"{op} expects at least {count} inputs, got {len(specs)}")
-
-
-def same_dtype(op: str, specs: Sequence[TensorSpec]) -> np.dtype:
-    """The dtype all ``specs`` share; TF does no implicit promotion."""
-    want = specs[0].dtype
-    for i, spec in enumerate(specs[1:], start=1):
-        if spec.dtype != want:
-            raise InvalidArgumentError(
-                f"cannot compute {op} as input #{i}(zero-based) was expected to be a "
-                f"{tf_name(want)} tensor but is a {tf_name(spec.dtype)} tensor"
-            )
-    return want
-
-
 def allowed_dtype(
     op: str, dtype: np.dtype, allowed: Collection[np.dtype], attr: str = "T", hint: str = ""
 ) -> None:
@@ -124,34 +104,6 @@ def allowed_dtype(
             f"Value for attr '{attr}' of {tf_name(dtype)} is not in the list of "
             f"allowed values for {op}: {names}{hint}"
         )
-
-
-def kernel_dtype(
-    op: str, dtype: np.dtype, kernels: Collection[np.dtype], attr: str = "T"
-) -> None:
-    """Reject a dtype the op definition allows but TF has no CPU kernel for: NOT_FOUND,
-    as TF answers ("Could not find device for node"). Call after ``allowed_dtype``."""
-    if dtype not in kernels:
-        names = type_names(kernels)
-        raise NotFoundError(
-            f"Could not find a CPU kernel for {op} with {attr}={tf_name(dtype)}; its CPU "
-            f"kernels take {names}: Cast the input to one of them"
-        )
-
-
-def as_dtype(op: str, name: str, value: Any) -> np.dtype:
-    """A decoded type attr as a NumPy dtype; attrs decode TF dtypes NumPy lacks
-    (DT_RESOURCE, ...) as ``DataType`` members, which no kernel here accepts."""
-    if isinstance(value, np.dtype):
-        return value
-    try:
-        dtype: np.dtype = np.dtype(value)
-    except TypeError:
-        shown = short_name(value) if isinstance(value, int) else repr(value)
-        raise InvalidArgumentError(
-            f"{op}: attr '{name}' is {shown}, a dtype eager_async kernels do not support"
-        ) from None
-    return dtype
 
 
 def broadcast(a: Shape, b: Shape) -> Shape:

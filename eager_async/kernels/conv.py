@@ -24,8 +24,8 @@ Where TF's CPU kernels differ from the textbook:
   its own dtype, so half types round after every multiply-add.
 
 >>> x = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
->>> conv2d([x, np.ones((2, 2, 1, 1), np.float32)],
-...        {"strides": [1, 2, 2, 1], "padding": b"VALID"})[0].ravel().tolist()
+>>> conv2d(x, np.ones((2, 2, 1, 1), np.float32), strides=[1, 2, 2, 1], padding=b"VALID",
+...        explicit_paddings=[], data_format=b"NHWC", dilations=[1, 1, 1, 1]).ravel().tolist()
 [10.0, 18.0, 42.0, 50.0]
 """
 
@@ -40,41 +40,20 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import InvalidArgumentError, UnimplementedError
-from ._checks import (
-    FLOAT32,
-    FLOATS,
-    HALVES,
-    INT32,
-    INT64,
-    DTypes,
-    allowed_dtype,
-    concrete_specs,
-    expect_inputs,
-    same_dtype,
-    shape_str,
-)
-from .registry import Attrs, Shape, TensorSpec, register
+from ._checks import FLOAT32, FLOATS, HALVES, INT32, INT64, known_shape, shape_str
+from .registry import op
+from .specs import Shape, TensorSpec
 
-CONV_TYPES: DTypes = FLOATS | {INT32}
-DEPTHWISE_TYPES = FLOATS
-# TF's MaxPool list: realnumbertype without the 32/64-bit unsigned types.
-MAXPOOL_TYPES: DTypes = FLOATS | {
-    np.dtype(np.int8), np.dtype(np.int16), INT32, INT64, np.dtype(np.uint8), np.dtype(np.uint16)
-}
-AVGPOOL_TYPES = FLOATS
-
-CONV_DEFAULTS = {
-    "data_format": b"NHWC",
-    "dilations": [1, 1, 1, 1],
-    "explicit_paddings": [],
-    "use_cudnn_on_gpu": True,
-}
-POOL_DEFAULTS = {"data_format": b"NHWC", "explicit_paddings": []}
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
+__all__ = [
+    "Geometry",
+    "Window",
+    "avg_pool",
+    "conv2d",
+    "depthwise_conv2d_native",
+    "geometry",
+    "max_pool",
+    "window",
+]
 
 def _c_div(a: int, b: int) -> int:
     """C++ integer division: truncates toward zero (Python's // floors)."""
@@ -94,7 +73,11 @@ class Window:
 def window(size: int, k: int, dilation: int, stride: int, padding: str,
            explicit: tuple[int, int] = (0, 0)) -> Window:
     """TF's windowed output size; an unknown (-1) ``size`` gives ``out`` -1, and so does
-    an unknown ``k`` except with SAME padding, where the output ignores the window."""
+    an unknown ``k`` except with SAME padding, where the output ignores the window.
+
+    >>> window(5, 3, 1, 2, "SAME")
+    Window(out=3, before=1, after=1)
+    """
     if size < 0 or (k < 0 and padding != "SAME"):
         return Window(-1, 0, 0)
     if k < 0:
@@ -117,6 +100,9 @@ def window(size: int, k: int, dilation: int, stride: int, padding: str,
     return Window(out, before, after)
 
 
+Windows = tuple[Window, Window]
+
+
 @dataclass(frozen=True, slots=True)
 class Geometry:
     """Validated attrs of a conv or pool: H/W strides, dilations, window sizes, padding."""
@@ -135,91 +121,95 @@ class Geometry:
         return (dims[0], dims[2], dims[3], dims[1]) if self.nchw else dims
 
     def from_nhwc(self, n: int, h: int, w: int, c: int) -> tuple[int, ...]:
+        """An NHWC shape in this op's layout."""
         return (n, c, h, w) if self.nchw else (n, h, w, c)
 
+    def spatial(self, h: int, w: int, kh: int, kw: int) -> Windows:
+        """The row and column windows of an input of ``h x w`` and a window of ``kh x kw``."""
+        return (
+            window(h, kh, self.dilations[0], self.strides[0], self.padding, self.explicit[0]),
+            window(w, kw, self.dilations[1], self.strides[1], self.padding, self.explicit[1]),
+        )
 
-def _attr_list(op: str, attrs: Attrs, name: str, what: str, default: Any = None) -> list[int]:
-    value = attrs.get(name, default)
-    if value is None:
-        raise InvalidArgumentError(f"{op} needs attr '{name}'")
-    values = [int(v) for v in value]
+
+def _four(values: Sequence[int], what: str) -> list[int]:
     if len(values) != 4:
         raise InvalidArgumentError(f"Sliding window {what} field must specify 4 dimensions")
-    return values
+    return list(values)
 
 
-def geometry(op: str, attrs: Attrs, *, pool: bool, explicit_ok: bool = True) -> Geometry:
-    """Check the attrs of a conv (``pool=False``) or pool op, with TF's messages."""
-    fmt = _text(attrs.get("data_format", b"NHWC"))
-    formats = ('"NHWC", "NCHW", "NCHW_VECT_C"' if op == "MaxPool" else '"NHWC", "NCHW"')
-    if fmt not in ("NHWC", "NCHW") and not (fmt == "NCHW_VECT_C" and op == "MaxPool"):
-        raise InvalidArgumentError(
-            f"Value for attr 'data_format' of \"{fmt}\" is not in the list of allowed "
-            f"values: {formats}"
-        )
-    nchw = fmt != "NHWC"
+def geometry(
+    op_name: str, *, strides: Sequence[int], padding: bytes, data_format: bytes,
+    dilations: Sequence[int] = (1, 1, 1, 1), explicit_paddings: Sequence[int] = (),
+    ksize: Sequence[int] | None = None,
+) -> Geometry:  # fmt: skip
+    """The checks TF's kernels make of a conv's (or, given ``ksize``, a pool's) attrs,
+    past those of its op def, with TF's messages.
+
+    >>> geometry("MaxPool", strides=[1, 2, 2, 1], padding=b"VALID", data_format=b"NHWC",
+    ...          ksize=[1, 3, 3, 1]).ksize
+    (3, 3)
+    """
+    pool = ksize is not None
+    nchw = data_format != b"NHWC"
     h, w, c = (2, 3, 1) if nchw else (1, 2, 3)
-    padding = _text(attrs.get("padding", ""))
-    paddings = ('"SAME", "VALID", "EXPLICIT"' if explicit_ok else '"SAME", "VALID"')
-    if padding not in ("SAME", "VALID", "EXPLICIT") or (padding == "EXPLICIT" and not explicit_ok):
-        raise InvalidArgumentError(
-            f"Value for attr 'padding' of \"{padding}\" is not in the list of allowed "
-            f"values: {paddings}"
-        )
     if pool and nchw:
         # TF's CPU pooling kernels refuse any other layout when they are built.
         raise InvalidArgumentError(
-            f"Default {op.removesuffix('Pool')}PoolingOp only supports NHWC on device type CPU"
+            f"Default {op_name.removesuffix('Pool')}PoolingOp only supports NHWC on device "
+            "type CPU"
         )
-    strides = _attr_list(op, attrs, "strides", "stride" if pool else "strides")
-    ksize = (0, 0)
-    depth_window = (1, 1)
-    dilations = [1, 1, 1, 1]
-    if pool:
-        k = _attr_list(op, attrs, "ksize", "ksize")
-        if k[0] != 1 or strides[0] != 1:
+    s = _four(strides, "stride" if pool else "strides")
+    d, window_hw, depth_window = [1, 1, 1, 1], (0, 0), (1, 1)
+    if ksize is not None:
+        k = _four(ksize, "ksize")
+        if k[0] != 1 or s[0] != 1:
             raise UnimplementedError("Pooling is not yet supported on the batch dimension.")
         for i, size in enumerate(k):
             if size <= 0:
                 raise InvalidArgumentError(f"Sliding window ksize for dimension {i} was zero.")
-        ksize = (k[h], k[w])
-        depth_window = (k[c], strides[c])
+        window_hw, depth_window = (k[h], k[w]), (k[c], s[c])
     else:
-        dilations = _attr_list(op, attrs, "dilations", "dilations", [1, 1, 1, 1])
-        if strides[0] != 1 or strides[c] != 1:
+        d = _four(dilations, "dilations")
+        if s[0] != 1 or s[c] != 1:
             raise UnimplementedError(
                 "Current implementation does not yet support strides in the batch and "
                 "depth dimensions."
             )
-        if dilations[0] != 1 or dilations[c] != 1:
+        if d[0] != 1 or d[c] != 1:
             raise UnimplementedError(
                 "Current implementation does not yet support dilations in the batch and "
                 "depth dimensions."
             )
-        if dilations[h] <= 0 or dilations[w] <= 0:
+        if d[h] <= 0 or d[w] <= 0:
             raise InvalidArgumentError("Dilated rates should be larger than 0.")
-    if strides[h] <= 0 or strides[w] <= 0:
+    if s[h] <= 0 or s[w] <= 0:
         raise InvalidArgumentError("Row and column strides should be larger than 0.")
-    explicit = [int(p) for p in attrs.get("explicit_paddings") or []]
-    if padding == "EXPLICIT":
-        if len(explicit) != 8:
+    pads = _explicit(padding, explicit_paddings, h, w, c)
+    return Geometry(nchw, padding.decode(), (s[h], s[w]), (d[h], d[w]), pads, window_hw,
+                    depth_window)  # fmt: skip
+
+
+def _explicit(padding: bytes, explicit: Sequence[int], h: int, w: int, c: int
+              ) -> tuple[tuple[int, int], tuple[int, int]]:  # fmt: skip
+    if padding != b"EXPLICIT":
+        if explicit:
             raise InvalidArgumentError(
-                f"explicit_paddings attribute must contain 8 values, but got: {len(explicit)}"
+                "explicit_paddings attribute must be empty if the padding attribute is not "
+                "EXPLICIT"
             )
-        if min(explicit) < 0:
-            raise InvalidArgumentError("All elements of explicit_paddings must be nonnegative")
-        if any(explicit[2 * d + s] for d in (0, c) for s in (0, 1)):
-            raise InvalidArgumentError(
-                "Nonzero explicit padding in the batch or depth dimensions is not supported"
-            )
-    elif explicit:
+        return (0, 0), (0, 0)
+    if len(explicit) != 8:
         raise InvalidArgumentError(
-            "explicit_paddings attribute must be empty if the padding attribute is not EXPLICIT"
+            f"explicit_paddings attribute must contain 8 values, but got: {len(explicit)}"
         )
-    pads = ((explicit[2 * h], explicit[2 * h + 1]), (explicit[2 * w], explicit[2 * w + 1])) \
-        if explicit else ((0, 0), (0, 0))
-    return Geometry(nchw, padding, (strides[h], strides[w]), (dilations[h], dilations[w]),
-                    pads, ksize, depth_window)
+    if min(explicit) < 0:
+        raise InvalidArgumentError("All elements of explicit_paddings must be nonnegative")
+    if any(explicit[2 * d + s] for d in (0, c) for s in (0, 1)):
+        raise InvalidArgumentError(
+            "Nonzero explicit padding in the batch or depth dimensions is not supported"
+        )
+    return (explicit[2 * h], explicit[2 * h + 1]), (explicit[2 * w], explicit[2 * w + 1])
 
 
 def _rank4(shape: Shape, what: str) -> None:
@@ -227,34 +217,24 @@ def _rank4(shape: Shape, what: str) -> None:
         raise InvalidArgumentError(f"{what} must be 4-dimensional: {shape_str(shape)}")
 
 
-def _spatial(g: Geometry, h: int, w: int, kh: int, kw: int) -> tuple[Window, Window]:
-    return (
-        window(h, kh, g.dilations[0], g.strides[0], g.padding, g.explicit[0]),
-        window(w, kw, g.dilations[1], g.strides[1], g.padding, g.explicit[1]),
-    )
+# --- Convolutions -----------------------------------------------------------------------
 
 
-def _conv_plan(op: str, allowed: DTypes, specs: Sequence[TensorSpec], attrs: Attrs
-               ) -> tuple[Geometry, TensorSpec, tuple[Window, Window]]:
-    expect_inputs(op, specs, 2)
-    dtype = same_dtype(op, specs)
-    allowed_dtype(op, dtype, allowed)
-    g = geometry(op, attrs, pool=False)
-    depthwise = op == "DepthwiseConv2dNative"
+def _conv_plan(op_name: str, x: Shape, f: Shape, g: Geometry) -> tuple[Shape, Windows]:
+    """The output shape (in the op's layout) and the H/W windows of a convolution."""
+    depthwise = op_name == "DepthwiseConv2dNative"
     if depthwise and g.strides[0] != g.strides[1]:
         raise InvalidArgumentError(
             "Current implementation only supports equal length strides in the row and "
             "column dimensions."
         )
-    _rank4(specs[0].shape, "input" if depthwise else "convolution input")
-    _rank4(specs[1].shape, "filter" if depthwise else "convolution filter")
-    n, h, w, c = g.to_nhwc(specs[0].shape)
-    kh, kw, ci, co = specs[1].shape or (-1, -1, -1, -1)
+    _rank4(x, "input" if depthwise else "convolution input")
+    _rank4(f, "filter" if depthwise else "convolution filter")
+    n, h, w, c = g.to_nhwc(x)
+    kh, kw, ci, co = f or (-1, -1, -1, -1)
     if depthwise:
         if c >= 0 and ci >= 0 and c != ci:
-            raise InvalidArgumentError(
-                f"input and filter must have the same depth: {c} vs {ci}"
-            )
+            raise InvalidArgumentError(f"input and filter must have the same depth: {c} vs {ci}")
         depth = c * co if min(c, co) >= 0 else (ci * co if min(ci, co) >= 0 else -1)
     else:
         if ci == 0:
@@ -265,11 +245,10 @@ def _conv_plan(op: str, allowed: DTypes, specs: Sequence[TensorSpec], attrs: Att
             )
         if c >= 0 and ci > 0 and co >= 0 and co % (c // ci):
             raise InvalidArgumentError(
-                f"output depth must be evenly divisible by number of groups: "
-                f"{co} vs {c // ci}"
+                f"output depth must be evenly divisible by number of groups: {co} vs {c // ci}"
             )
         depth = co
-    rows, cols = _spatial(g, h, w, kh, kw)
+    rows, cols = g.spatial(h, w, kh, kw)
     out = (n, rows.out, cols.out, depth)
     # TF's CPU kernels check the layout last, after returning an empty output early.
     if g.nchw and min(out) > 0:
@@ -278,21 +257,11 @@ def _conv_plan(op: str, allowed: DTypes, specs: Sequence[TensorSpec], attrs: Att
             else "The Conv2D op currently only supports the NHWC tensor format on the CPU. "
             "The op was given the format: NCHW"
         )
-    return g, TensorSpec(dtype, g.from_nhwc(*out)), (rows, cols)
+    return g.from_nhwc(*out), (rows, cols)
 
 
-def conv2d_shape(specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorSpec]:
-    """Shape function of Conv2D: H, W by TF's window arithmetic; depth the filter's last."""
-    return [_conv_plan("Conv2D", CONV_TYPES, specs, attrs)[1]]
-
-
-def depthwise_shape(specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorSpec]:
-    """Shape function of DepthwiseConv2dNative: depth is in_channels * multiplier."""
-    return [_conv_plan("DepthwiseConv2dNative", DEPTHWISE_TYPES, specs, attrs)[1]]
-
-
-def _patches(x: np.ndarray, g: Geometry, windows: tuple[Window, Window],
-             k: tuple[int, int], fill: Any) -> np.ndarray:
+def _patches(x: np.ndarray, g: Geometry, windows: Windows, k: tuple[int, int], fill: Any
+             ) -> np.ndarray:  # fmt: skip
     """Every window of NHWC ``x``: shape (N, out_h, out_w, C, kh, kw)."""
     rows, cols = windows
     x = np.pad(x, ((0, 0), (rows.before, rows.after), (cols.before, cols.after), (0, 0)),
@@ -302,11 +271,6 @@ def _patches(x: np.ndarray, g: Geometry, windows: tuple[Window, Window],
     sh, sw = g.strides
     dh, dw = g.dilations
     return view[:, ::sh, ::sw, :, ::dh, ::dw][:, : rows.out, : cols.out]
-
-
-def _compute_dtype(dtype: np.dtype) -> np.dtype:
-    # Accumulate half types in float32 and int32 in int64 (then wrap, as int32 would).
-    return FLOAT32 if dtype in HALVES else INT64 if dtype == INT32 else dtype
 
 
 def _depthwise_sum(p: np.ndarray, w: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -321,23 +285,20 @@ def _depthwise_sum(p: np.ndarray, w: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return total
 
 
-def _run_conv(op: str, allowed: DTypes, inputs: Sequence[np.ndarray], attrs: Attrs
-              ) -> list[np.ndarray]:
-    g, out, windows = _conv_plan(op, allowed, concrete_specs(inputs), attrs)
-    assert out.shape is not None
-    x, f = inputs
-    if g.nchw:
-        x = x.transpose(0, 2, 3, 1)
-    n, oh, ow, depth = g.to_nhwc(out.shape)
+def _convolve(op_name: str, x: np.ndarray, f: np.ndarray, g: Geometry) -> np.ndarray:
+    out, windows = _conv_plan(op_name, x.shape, f.shape, g)
+    n, oh, ow, depth = g.to_nhwc(known_shape(out))
+    x = x.transpose(0, 2, 3, 1) if g.nchw else x
     kh, kw, ci, co = f.shape
-    acc = _compute_dtype(x.dtype)
+    # Accumulate half types in float32 and int32 in int64 (then wrap, as int32 would).
+    acc = FLOAT32 if x.dtype in HALVES else INT64 if x.dtype == INT32 else x.dtype
     if min(n, oh, ow, depth, kh, kw, ci) == 0:
         result = np.zeros((n, oh, ow, depth), acc)
     else:
         p = _patches(x.astype(acc), g, windows, (kh, kw), 0)
         w = f.astype(acc)
         with np.errstate(all="ignore"):
-            if op == "DepthwiseConv2dNative":
+            if op_name == "DepthwiseConv2dNative":
                 result = _depthwise_sum(p, w, x.dtype)
             else:
                 groups = x.shape[3] // ci
@@ -348,22 +309,55 @@ def _run_conv(op: str, allowed: DTypes, inputs: Sequence[np.ndarray], attrs: Att
     if g.nchw:
         result = result.transpose(0, 3, 1, 2)
     with np.errstate(all="ignore"):
-        return [np.ascontiguousarray(result).astype(out.dtype)]
+        return np.ascontiguousarray(result).astype(x.dtype)
 
 
-@register("Conv2D", infer=conv2d_shape, defaults=CONV_DEFAULTS)
-def conv2d(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
-    """Conv2D: zero-padded cross-correlation with an HWIO filter; grouped if depths allow."""
-    return _run_conv("Conv2D", CONV_TYPES, inputs, attrs)
+def _conv2d_shape(
+    x: TensorSpec, f: TensorSpec, *, strides: list[int], padding: bytes,
+    explicit_paddings: list[int], data_format: bytes, dilations: list[int],
+) -> Shape:  # fmt: skip
+    g = geometry("Conv2D", strides=strides, padding=padding, data_format=data_format,
+                 dilations=dilations, explicit_paddings=explicit_paddings)  # fmt: skip
+    return _conv_plan("Conv2D", x.shape, f.shape, g)[0]
 
 
-@register("DepthwiseConv2dNative", infer=depthwise_shape, defaults=CONV_DEFAULTS)
-def depthwise_conv2d_native(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
-    """Each channel convolved with its own filters; half types round every step."""
-    return _run_conv("DepthwiseConv2dNative", DEPTHWISE_TYPES, inputs, attrs)
+@op("Conv2D", shape=_conv2d_shape)
+def conv2d(
+    x: np.ndarray, f: np.ndarray, *, strides: list[int], padding: bytes,
+    explicit_paddings: list[int], data_format: bytes, dilations: list[int],
+) -> np.ndarray:  # fmt: skip
+    """Zero-padded cross-correlation with an HWIO filter; grouped if the depths allow."""
+    g = geometry("Conv2D", strides=strides, padding=padding, data_format=data_format,
+                 dilations=dilations, explicit_paddings=explicit_paddings)  # fmt: skip
+    return _convolve("Conv2D", x, f, g)
 
 
-def _pooled_depth(op: str, g: Geometry, depth: int) -> int:
+def _depthwise_shape(
+    x: TensorSpec, f: TensorSpec, *, strides: list[int], padding: bytes,
+    explicit_paddings: list[int], data_format: bytes, dilations: list[int],
+) -> Shape:  # fmt: skip
+    g = geometry("DepthwiseConv2dNative", strides=strides, padding=padding,
+                 data_format=data_format, dilations=dilations,
+                 explicit_paddings=explicit_paddings)  # fmt: skip
+    return _conv_plan("DepthwiseConv2dNative", x.shape, f.shape, g)[0]
+
+
+@op("DepthwiseConv2dNative", shape=_depthwise_shape)
+def depthwise_conv2d_native(
+    x: np.ndarray, f: np.ndarray, *, strides: list[int], padding: bytes,
+    explicit_paddings: list[int], data_format: bytes, dilations: list[int],
+) -> np.ndarray:  # fmt: skip
+    """Each channel convolved with its own filters (depth: channels * multiplier)."""
+    g = geometry("DepthwiseConv2dNative", strides=strides, padding=padding,
+                 data_format=data_format, dilations=dilations,
+                 explicit_paddings=explicit_paddings)  # fmt: skip
+    return _convolve("DepthwiseConv2dNative", x, f, g)
+
+
+# --- Pooling ----------------------------------------------------------------------------
+
+
+def _pooled_depth(op_name: str, g: Geometry, depth: int) -> int:
     """The output depth, checking a depth window as TF's ``PoolParameters`` does; with
     a depth window of 1 the depth stride is ignored."""
     k, stride = g.depth_window
@@ -382,37 +376,23 @@ def _pooled_depth(op: str, g: Geometry, depth: int) -> int:
         raise UnimplementedError(
             "Depthwise max pooling requires the depth window to equal the depth stride"
         )
-    if op != "MaxPool":
+    if op_name != "MaxPool":
         raise UnimplementedError("Non-spatial pooling is not yet supported. Volunteers? :)")
     if g.padding == "EXPLICIT":
         raise UnimplementedError("Depthwise max pooling does not support explicit padding.")
     return depth // k if depth >= 0 else -1
 
 
-def _pool_plan(op: str, allowed: DTypes, specs: Sequence[TensorSpec], attrs: Attrs
-               ) -> tuple[Geometry, TensorSpec, tuple[Window, Window]]:
-    expect_inputs(op, specs, 1)
-    (x,) = specs
-    allowed_dtype(op, x.dtype, allowed)
-    g = geometry(op, attrs, pool=True, explicit_ok=op == "MaxPool")
-    _rank4(x.shape, "tensor_in")
-    n, h, w, c = g.to_nhwc(x.shape)
-    depth = _pooled_depth(op, g, c)
+def _pool_plan(op_name: str, x: Shape, g: Geometry) -> tuple[Shape, Windows]:
+    """The output shape and the H/W windows of a pool (NHWC: TF's CPU has no other)."""
+    _rank4(x, "tensor_in")
+    n, h, w, c = g.to_nhwc(x)
+    depth = _pooled_depth(op_name, g, c)
     if g.depth_window[0] > 1:
         # Pooling across depth keeps the spatial dims, whatever the strides.
-        return g, TensorSpec(x.dtype, (n, h, w, depth)), (Window(h, 0, 0), Window(w, 0, 0))
-    rows, cols = _spatial(g, h, w, *g.ksize)
-    return g, TensorSpec(x.dtype, (n, rows.out, cols.out, c)), (rows, cols)
-
-
-def max_pool_shape(specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorSpec]:
-    """Shape function of MaxPool: windowed H and W, or depth / k when pooling depth."""
-    return [_pool_plan("MaxPool", MAXPOOL_TYPES, specs, attrs)[1]]
-
-
-def avg_pool_shape(specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorSpec]:
-    """Shape function of AvgPool: H and W by TF's window arithmetic; NHWC only."""
-    return [_pool_plan("AvgPool", AVGPOOL_TYPES, specs, attrs)[1]]
+        return (n, h, w, depth), (Window(h, 0, 0), Window(w, 0, 0))
+    rows, cols = g.spatial(h, w, *g.ksize)
+    return (n, rows.out, cols.out, c), (rows, cols)
 
 
 def _lowest(dtype: np.dtype) -> int | float:
@@ -422,8 +402,7 @@ def _lowest(dtype: np.dtype) -> int | float:
     return int(np.iinfo(dtype).min)
 
 
-def _max_pool(x: np.ndarray, g: Geometry, windows: tuple[Window, Window], lowest: int | float
-              ) -> np.ndarray:
+def _max_pool(x: np.ndarray, g: Geometry, windows: Windows, lowest: int | float) -> np.ndarray:
     if g.depth_window[0] > 1:
         # std::max folded from the first element: only a leading NaN survives.
         groups = x.reshape(*x.shape[:3], -1, g.depth_window[0])
@@ -439,34 +418,57 @@ def _max_pool(x: np.ndarray, g: Geometry, windows: tuple[Window, Window], lowest
     return np.asarray(np.maximum(top, x.dtype.type(lowest)))
 
 
-def _run_pool(op: str, allowed: DTypes, inputs: Sequence[np.ndarray], attrs: Attrs
-              ) -> np.ndarray:
-    g, out, windows = _pool_plan(op, allowed, concrete_specs(inputs), attrs)
-    assert out.shape is not None and not g.nchw
-    x = inputs[0]
-    lowest = _lowest(x.dtype)
+def _pool(op_name: str, x: np.ndarray, g: Geometry) -> np.ndarray:
+    shape, windows = _pool_plan(op_name, x.shape, g)
+    out = known_shape(shape)
     acc = FLOAT32 if x.dtype in HALVES else x.dtype
-    x = x.astype(acc)
-    if min(out.shape) == 0:
-        result = np.zeros(out.shape, acc)
-    elif op == "MaxPool":
-        result = _max_pool(x, g, windows, lowest)
+    wide = x.astype(acc)
+    if min(out) == 0:
+        result = np.zeros(out, acc)
+    elif op_name == "MaxPool":
+        result = _max_pool(wide, g, windows, _lowest(x.dtype))
     else:
-        total = _patches(x, g, windows, g.ksize, 0).sum(axis=(-2, -1))
+        total = _patches(wide, g, windows, g.ksize, 0).sum(axis=(-2, -1))
         ones = np.ones((1, *x.shape[1:3], 1), acc)
         count = _patches(ones, g, windows, g.ksize, 0).sum(axis=(-2, -1))
         with np.errstate(all="ignore"):
             result = total / count
-    return np.ascontiguousarray(result).astype(out.dtype)
+    return np.ascontiguousarray(result).astype(x.dtype)
 
 
-@register("MaxPool", infer=max_pool_shape, defaults=POOL_DEFAULTS)
-def max_pool(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
-    """MaxPool: window maxima, padding and NaN skipped; across depth a leading NaN wins."""
-    return [_run_pool("MaxPool", MAXPOOL_TYPES, inputs, attrs)]
+def _max_pool_shape(
+    x: TensorSpec, *, ksize: list[int], strides: list[int], padding: bytes,
+    explicit_paddings: list[int], data_format: bytes,
+) -> Shape:  # fmt: skip
+    g = geometry("MaxPool", strides=strides, padding=padding, data_format=data_format,
+                 explicit_paddings=explicit_paddings, ksize=ksize)  # fmt: skip
+    return _pool_plan("MaxPool", x.shape, g)[0]
 
 
-@register("AvgPool", infer=avg_pool_shape, defaults={"data_format": b"NHWC"})
-def avg_pool(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
-    """AvgPool: window means, each divided by its count of real (unpadded) elements."""
-    return [_run_pool("AvgPool", AVGPOOL_TYPES, inputs, attrs)]
+@op("MaxPool", shape=_max_pool_shape)
+def max_pool(
+    x: np.ndarray, *, ksize: list[int], strides: list[int], padding: bytes,
+    explicit_paddings: list[int], data_format: bytes,
+) -> np.ndarray:  # fmt: skip
+    """Window maxima, padding and NaN skipped; across depth a leading NaN wins."""
+    g = geometry("MaxPool", strides=strides, padding=padding, data_format=data_format,
+                 explicit_paddings=explicit_paddings, ksize=ksize)  # fmt: skip
+    return _pool("MaxPool", x, g)
+
+
+def _avg_pool_shape(
+    x: TensorSpec, *, ksize: list[int], strides: list[int], padding: bytes, data_format: bytes
+) -> Shape:
+    g = geometry("AvgPool", strides=strides, padding=padding, data_format=data_format,
+                 ksize=ksize)  # fmt: skip
+    return _pool_plan("AvgPool", x.shape, g)[0]
+
+
+@op("AvgPool", shape=_avg_pool_shape)
+def avg_pool(
+    x: np.ndarray, *, ksize: list[int], strides: list[int], padding: bytes, data_format: bytes
+) -> np.ndarray:
+    """Window means, each divided by its count of real (unpadded) elements."""
+    g = geometry("AvgPool", strides=strides, padding=padding, data_format=data_format,
+                 ksize=ksize)  # fmt: skip
+    return _pool("AvgPool", x, g)

@@ -15,38 +15,32 @@ Where TF differs from a textbook formula:
 
 Half types are computed in float32 and rounded once.
 
->>> leaky_relu([np.float32([-1, 2])], {"alpha": 0.5})[0].tolist()
+>>> leaky_relu(np.float32([-1, 2]), alpha=0.5).tolist()
 [-0.5, 2.0]
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 
 from ..errors import InvalidArgumentError
-from ._checks import (
-    BOOL,
-    COMPLEX,
-    FLOAT32,
-    FLOATS,
-    HALVES,
-    INDEX,
-    REALS,
-    DTypes,
-    allowed_dtype,
-    broadcast,
-    concrete_specs,
-    expect_inputs,
-    int_values,
-    merge,
-    same_dtype,
-    shape_str,
-    tf_name,
-)
-from .math import unary_shape
-from .registry import Attrs, ShapeFn, TensorSpec, register
+from ._checks import BOOL, COMPLEX, FLOAT32, HALVES, broadcast, merge, shape_str
+from .registry import op, same_shape
+from .specs import Shape, TensorSpec
+
+__all__ = [
+    "ACTIVATIONS",
+    "in_top_k_v2",
+    "l2_loss",
+    "leaky_relu",
+    "log_softmax",
+    "softmax",
+    "softmax_cross_entropy_with_logits",
+    "softplus",
+    "sparse_softmax_cross_entropy_with_logits",
+]
 
 Fn = Callable[[np.ndarray], np.ndarray]
 
@@ -59,6 +53,11 @@ def _apply(x: np.ndarray, fn: Fn) -> np.ndarray:
     wide = x.astype(FLOAT32) if x.dtype in HALVES else x
     with np.errstate(all="ignore"):
         return np.asarray(fn(wide)).astype(x.dtype)
+
+
+def _spec(a: np.ndarray) -> TensorSpec:
+    """The spec of a kernel's input, its value known, for a shape check to read."""
+    return TensorSpec(a.dtype, a.shape, a)
 
 
 def _relu(x: np.ndarray) -> np.ndarray:
@@ -89,72 +88,57 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return np.asarray(np.where(x >= 0, 1 / (1 + e), e / (1 + e)))
 
 
-def _softplus_of(dtype: np.dtype) -> Fn:
-    threshold = float(np.log(np.finfo(dtype).eps)) + 2
-
-    def softplus(x: np.ndarray) -> np.ndarray:
-        e = np.exp(x)
-        return np.where(x > -threshold, x, np.where(x < threshold, e, np.log(e + 1)))
-
-    return softplus
-
-
-# Op name -> (TF's type list, the function of the (widened) input).
-ACTIVATIONS: dict[str, tuple[DTypes, Fn | None]] = {
-    "Relu": (REALS, _relu),
-    "Relu6": (REALS, _relu6),
-    "Elu": (FLOATS, _elu),
-    "Selu": (FLOATS, _selu),
-    "Softplus": (FLOATS, None),  # depends on the dtype's epsilon
-    "Softsign": (FLOATS, _softsign),
-    "Sigmoid": (FLOATS | COMPLEX, _sigmoid),
+# Op name -> the function of the (widened) input; the op defs say which types each takes.
+ACTIVATIONS: dict[str, Fn] = {
+    "Relu": _relu,
+    "Relu6": _relu6,
+    "Elu": _elu,
+    "Selu": _selu,
+    "Softsign": _softsign,
+    "Sigmoid": _sigmoid,
 }
 
 
-def _activation(op: str, allowed: DTypes, fn: Fn | None) -> None:
-    infer = unary_shape(op, allowed)
+def _activation(fn: Fn) -> Fn:
+    def kernel(x: np.ndarray) -> np.ndarray:
+        return _apply(x, fn)
 
-    def kernel(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
-        infer(concrete_specs(inputs), attrs)
-        x = inputs[0]
-        return [_apply(x, fn or _softplus_of(x.dtype))]
-
-    kernel.__name__ = kernel.__qualname__ = op.lower()
-    kernel.__doc__ = f"TF's {op} on one tensor of its type list."
-    register(op, infer=infer)(kernel)
+    return kernel
 
 
-for _op, (_allowed, _fn) in ACTIVATIONS.items():
-    _activation(_op, _allowed, _fn)
-
-leaky_relu_shape = unary_shape("LeakyRelu", FLOATS)
+for _name, _fn in ACTIVATIONS.items():
+    op(_name, shape=same_shape)(_activation(_fn))
 
 
-@register("LeakyRelu", infer=leaky_relu_shape, defaults={"alpha": 0.2})
-def leaky_relu(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
+@op("Softplus", shape=same_shape)
+def softplus(x: np.ndarray) -> np.ndarray:
+    """``log(exp(x) + 1)``, with TF's cut-offs at the epsilon of x's own dtype."""
+    threshold = float(np.log(np.finfo(x.dtype).eps)) + 2
+
+    def fn(v: np.ndarray) -> np.ndarray:
+        e = np.exp(v)
+        return np.where(v > -threshold, v, np.where(v < threshold, e, np.log(e + 1)))
+
+    return _apply(x, fn)
+
+
+@op("LeakyRelu", shape=same_shape)
+def leaky_relu(x: np.ndarray, *, alpha: float) -> np.ndarray:
     """``x > 0 ? x : alpha * x``; alpha may be above 1 or negative."""
-    leaky_relu_shape(concrete_specs(inputs), attrs)
-    dtype = inputs[0].dtype
     # TF multiplies in T by its float attr: alpha is a float32 cast to T, so even a
     # double tensor is scaled by float32(0.2), not by 0.2.
-    a = np.float32(attrs.get("alpha", 0.2)).astype(dtype).astype(
-        FLOAT32 if dtype in HALVES else dtype
-    )
-    return [_apply(inputs[0], lambda x: np.where(x > 0, x, x * a))]
+    a = np.float32(alpha).astype(x.dtype).astype(FLOAT32 if x.dtype in HALVES else x.dtype)
+    return _apply(x, lambda v: np.where(v > 0, v, v * a))
 
 
-def _softmax_shape(op: str) -> ShapeFn:
-    def infer(specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorSpec]:
-        expect_inputs(op, specs, 1)
-        (x,) = specs
-        allowed_dtype(op, x.dtype, FLOATS)
-        if x.shape is not None and len(x.shape) < 1:
-            raise InvalidArgumentError(
-                f"logits must have >= 1 dimension, got {shape_str(x.shape)}"
-            )
-        return [TensorSpec(x.dtype, x.shape)]
+def _logits(shape: Shape) -> Shape:
+    if shape is not None and len(shape) < 1:
+        raise InvalidArgumentError(f"logits must have >= 1 dimension, got {shape_str(shape)}")
+    return shape
 
-    return infer
+
+def _logits_shape(logits: TensorSpec) -> Shape:
+    return _logits(logits.shape)
 
 
 def _shifted(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -164,41 +148,32 @@ def _shifted(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return shifted, np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
 
 
-softmax_shape = _softmax_shape("Softmax")
-log_softmax_shape = _softmax_shape("LogSoftmax")
-
-
-@register("Softmax", infer=softmax_shape)
-def softmax(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
+@op("Softmax", shape=_logits_shape)
+def softmax(logits: np.ndarray) -> np.ndarray:
     """``exp(x) / sum(exp(x))`` over the last axis."""
-    softmax_shape(concrete_specs(inputs), attrs)
+    _logits(logits.shape)
 
     def fn(x: np.ndarray) -> np.ndarray:
         shifted, log_total = _shifted(x)
         return np.asarray(np.exp(shifted - log_total))
 
-    return [_apply(inputs[0], fn)]
+    return _apply(logits, fn)
 
 
-@register("LogSoftmax", infer=log_softmax_shape)
-def log_softmax(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
+@op("LogSoftmax", shape=_logits_shape)
+def log_softmax(logits: np.ndarray) -> np.ndarray:
     """``x - log(sum(exp(x)))`` over the last axis, computed without overflow."""
-    log_softmax_shape(concrete_specs(inputs), attrs)
+    _logits(logits.shape)
 
     def fn(x: np.ndarray) -> np.ndarray:
         shifted, log_total = _shifted(x)
         return np.asarray(shifted - log_total)
 
-    return [_apply(inputs[0], fn)]
+    return _apply(logits, fn)
 
 
-def xent_shape(specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorSpec]:
-    """Shape function of SoftmaxCrossEntropyWithLogits: [batch] loss, [batch, classes] backprop."""
-    op = "SoftmaxCrossEntropyWithLogits"
-    expect_inputs(op, specs, 2)
-    dtype = same_dtype(op, specs)
-    allowed_dtype(op, dtype, FLOATS)
-    features, labels = specs[0].shape, specs[1].shape
+def _xent(features: Shape, labels: Shape) -> tuple[int, ...]:
+    """The [batch, classes] both inputs broadcast to."""
     try:
         shape = broadcast(features, labels)
     except InvalidArgumentError:
@@ -207,41 +182,38 @@ def xent_shape(specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorSpec]:
             f"labels_size={shape_str(labels)}"
         ) from None
     if shape is None:
-        shape = (-1, -1)  # anything but rank 2 fails when it runs
+        return (-1, -1)  # anything but rank 2 fails when it runs
     if len(shape) != 2:
         raise InvalidArgumentError(
             "logits and labels must be either 2-dimensional, or broadcasted to be "
             "2-dimensional"
         )
-    return [TensorSpec(dtype, shape[:1]), TensorSpec(dtype, shape)]
+    return shape
 
 
-@register("SoftmaxCrossEntropyWithLogits", infer=xent_shape, output_args=("loss", "backprop"))
+def _xent_shape(features: TensorSpec, labels: TensorSpec) -> tuple[Shape, Shape]:
+    shape = _xent(features.shape, labels.shape)
+    return shape[:1], shape
+
+
+@op("SoftmaxCrossEntropyWithLogits", shape=_xent_shape)
 def softmax_cross_entropy_with_logits(
-    inputs: Sequence[np.ndarray], attrs: Attrs
-) -> list[np.ndarray]:
+    features: np.ndarray, labels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-row loss ``sum(labels * -log_softmax(features))`` and ``softmax - labels``."""
-    loss_spec, grad_spec = xent_shape(concrete_specs(inputs), attrs)
-    dtype = loss_spec.dtype
-    acc = FLOAT32 if dtype in HALVES else dtype
-    shape = grad_spec.shape
-    assert shape is not None
-    features = np.broadcast_to(inputs[0].astype(acc), shape)
-    labels = np.broadcast_to(inputs[1].astype(acc), shape)
+    shape = _xent(features.shape, labels.shape)
+    acc = FLOAT32 if features.dtype in HALVES else features.dtype
+    x = np.broadcast_to(features.astype(acc), shape)
+    y = np.broadcast_to(labels.astype(acc), shape)
     with np.errstate(all="ignore"):
-        shifted, log_total = _shifted(features)
-        loss = np.sum(labels * (log_total - shifted), axis=-1)
-        backprop = np.exp(shifted - log_total) - labels
-    return [loss.astype(dtype), backprop.astype(dtype)]
+        shifted, log_total = _shifted(x)
+        loss = np.sum(y * (log_total - shifted), axis=-1)
+        backprop = np.exp(shifted - log_total) - y
+    return loss.astype(features.dtype), backprop.astype(features.dtype)
 
 
-def sparse_xent_shape(specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorSpec]:
-    """Shape function of SparseSoftmaxCrossEntropyWithLogits: labels in [0, classes)."""
-    op = "SparseSoftmaxCrossEntropyWithLogits"
-    expect_inputs(op, specs, 2)
-    features, labels = specs
-    allowed_dtype(op, features.dtype, FLOATS)
-    allowed_dtype(op, labels.dtype, INDEX, attr="Tlabels")
+def _sparse_xent_shape(features: TensorSpec, labels: TensorSpec) -> tuple[Shape, Shape]:
+    """Loss [batch] and backprop [batch, classes]; labels in [0, classes)."""
     if features.shape is not None and len(features.shape) != 2:
         raise InvalidArgumentError(
             f"logits must be 2-D, but got shape {shape_str(features.shape)}"
@@ -259,7 +231,7 @@ def sparse_xent_shape(specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorS
         raise InvalidArgumentError(
             f"Must have at least one class, but got logits shape {shape_str(features.shape)}"
         )
-    values = int_values(op, labels, "labels", ranks=(1,))
+    values = None if labels.value is None else labels.value.tolist()
     if values and classes > 0 and (min(values) < 0 or max(values) >= classes):
         # TF reports the smallest label when one is negative, else the largest.
         bad = min(values) if min(values) < 0 else max(values)
@@ -268,85 +240,66 @@ def sparse_xent_shape(specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorS
             f"[0, {classes}).  Label values: {' '.join(map(str, values))}"
         )
     batch = batch if batch >= 0 else rows
-    return [TensorSpec(features.dtype, (batch,)), TensorSpec(features.dtype, (batch, classes))]
+    return (batch,), (batch, classes)
 
 
-@register(
-    "SparseSoftmaxCrossEntropyWithLogits", infer=sparse_xent_shape, output_args=("loss", "backprop")
-)
+@op("SparseSoftmaxCrossEntropyWithLogits", shape=_sparse_xent_shape)
 def sparse_softmax_cross_entropy_with_logits(
-    inputs: Sequence[np.ndarray], attrs: Attrs
-) -> list[np.ndarray]:
+    features: np.ndarray, labels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-row ``-log_softmax(features)[label]`` and ``softmax - one_hot(label)``."""
-    sparse_xent_shape(concrete_specs(inputs), attrs)
-    features, labels = inputs
-    dtype = features.dtype
-    x = features.astype(FLOAT32 if dtype in HALVES else dtype)
+    _sparse_xent_shape(_spec(features), _spec(labels))
+    x = features.astype(FLOAT32 if features.dtype in HALVES else features.dtype)
     rows = np.arange(x.shape[0])
     with np.errstate(all="ignore"):
         shifted, log_total = _shifted(x)
         loss = log_total[:, 0] - shifted[rows, labels]
         backprop = np.exp(shifted - log_total)
         backprop[rows, labels] -= 1
-    return [loss.astype(dtype), backprop.astype(dtype)]
+    return loss.astype(features.dtype), backprop.astype(features.dtype)
 
 
-def l2_loss_shape(specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorSpec]:
-    """Shape function of L2Loss: a scalar of x's float dtype."""
-    expect_inputs("L2Loss", specs, 1)
-    allowed_dtype("L2Loss", specs[0].dtype, FLOATS)
-    return [TensorSpec(specs[0].dtype, ())]
+def _scalar_shape(t: TensorSpec) -> Shape:
+    return ()
 
 
-@register("L2Loss", infer=l2_loss_shape)
-def l2_loss(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
-    """``sum(x ** 2) / 2`` over every element, as a scalar."""
-    l2_loss_shape(concrete_specs(inputs), attrs)
-    return [_apply(inputs[0], lambda x: np.sum(np.square(x)) / 2)]
+@op("L2Loss", shape=_scalar_shape)
+def l2_loss(t: np.ndarray) -> np.ndarray:
+    """``sum(t ** 2) / 2`` over every element, as a scalar."""
+    return _apply(t, lambda v: np.sum(np.square(v)) / 2)
 
 
-def in_top_k_shape(specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorSpec]:
-    """Shape function of InTopKV2: bool [batch]; predictions float32 [batch, classes]."""
-    op = "InTopKV2"
-    expect_inputs(op, specs, 3)
-    predictions, targets, k = specs
-    if predictions.dtype != FLOAT32:
-        raise InvalidArgumentError(
-            f"cannot compute {op} as input #0(zero-based) was expected to be a float "
-            f"tensor but is a {tf_name(predictions.dtype)} tensor"
-        )
-    allowed_dtype(op, targets.dtype, INDEX)
-    if k.dtype != targets.dtype:
-        raise InvalidArgumentError(
-            f"cannot compute {op} as input #2(zero-based) was expected to be a "
-            f"{tf_name(targets.dtype)} tensor but is a {tf_name(k.dtype)} tensor"
-        )
-    if k.shape is not None and len(k.shape) != 0:
-        raise InvalidArgumentError(f"k must be 0-D, got shape {shape_str(k.shape)}")
-    if predictions.shape is not None and len(predictions.shape) != 2:
+def _in_top_k(predictions: Shape, targets: Shape, k: Shape) -> Shape:
+    """InTopKV2: bool [batch] for predictions [batch, classes] and targets [batch]."""
+    if k is not None and len(k) != 0:
+        raise InvalidArgumentError(f"k must be 0-D, got shape {shape_str(k)}")
+    if predictions is not None and len(predictions) != 2:
         raise InvalidArgumentError("predictions must be 2-dimensional")
-    if targets.shape is not None and len(targets.shape) != 1:
+    if targets is not None and len(targets) != 1:
         raise InvalidArgumentError("targets must be 1-dimensional")
-    batch = (predictions.shape or (-1,))[0]
-    length = (targets.shape or (-1,))[0]
+    batch = (predictions or (-1,))[0]
+    length = (targets or (-1,))[0]
     if batch >= 0 and length >= 0 and batch != length:
         raise InvalidArgumentError(
             f"First dimension of predictions {batch} must match length of targets {length}"
         )
-    out = merge(op, (batch,), (length,), "batch size")
-    return [TensorSpec(BOOL, out)]
+    return merge("InTopKV2", (batch,), (length,), "batch size")
 
 
-@register("InTopKV2", infer=in_top_k_shape)
-def in_top_k_v2(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
+def _in_top_k_shape(predictions: TensorSpec, targets: TensorSpec, k: TensorSpec) -> Shape:
+    return _in_top_k(predictions.shape, targets.shape, k.shape)
+
+
+@op("InTopKV2", shape=_in_top_k_shape)
+def in_top_k_v2(predictions: np.ndarray, targets: np.ndarray, k: np.ndarray) -> np.ndarray:
     """Whether each target's prediction has fewer than k strictly larger ones in its row."""
-    in_top_k_shape(concrete_specs(inputs), attrs)
-    predictions, targets, k = inputs
+    _in_top_k(predictions.shape, targets.shape, k.shape)
     batch, classes = predictions.shape
-    valid = (targets >= 0) & (targets < classes)
     if classes == 0:
-        return [np.zeros(batch, BOOL)]
+        return np.zeros(batch, BOOL)
+    valid = (targets >= 0) & (targets < classes)
     picked = predictions[np.arange(batch), np.where(valid, targets, 0)]
     finite = np.isfinite(predictions).all(axis=1)
     larger = np.count_nonzero(predictions > picked[:, None], axis=1)
-    return [valid & finite & (larger < int(k))]
+    return np.asarray(valid & finite & (larger < int(k)))
+

@@ -6,120 +6,101 @@ a stateful op with ``seed`` or ``seed2`` set draws from a generator seeded by bo
 same op gives the same values (TF's advances a per-kernel stream instead); with both 0 it
 draws fresh entropy.
 
->>> random_uniform([np.int32([2])], {"dtype": np.dtype(np.float32), "seed": 1})[0].shape
+>>> random_uniform(np.int32([2]), dtype=np.dtype(np.float32), seed=1, seed2=0).shape
 (2,)
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 from ..errors import InvalidArgumentError
-from ._checks import (
-    FLOATS,
-    INDEX,
-    allowed_dtype,
-    as_dtype,
-    concrete_specs,
-    expect_inputs,
-    int_values,
-    same_dtype,
-)
-from .registry import Attrs, Shape, ShapeFn, TensorSpec, register
+from ._checks import int_values, known_shape
+from .registry import op
+from .specs import Shape, TensorSpec
 
-_SEED_DEFAULTS = {"seed": 0, "seed2": 0}
+__all__ = ["random_standard_normal", "random_uniform", "random_uniform_int", "truncated_normal"]
 
 
-def _sample_shape(op: str, spec: TensorSpec) -> Shape:
-    dims = int_values(op, spec, "shape", ranks=(1,))
+def _sample_shape(op_name: str, shape: TensorSpec) -> Shape:
+    """The output shape the ``shape`` input holds, as far as its value is known."""
+    dims = int_values(op_name, shape, "shape", ranks=(1,))
     if dims is None:
-        known_rank = spec.shape is not None and spec.shape[0] >= 0
-        return (-1,) * spec.shape[0] if known_rank else None  # type: ignore[index]
+        rank = -1 if shape.shape is None else shape.shape[0]
+        return None if rank < 0 else (-1,) * rank
     for index, dim in enumerate(dims):
         if dim < 0:
-            raise InvalidArgumentError(f"{op}: shape[{index}] = {dim} must be non-negative")
+            raise InvalidArgumentError(f"{op_name}: shape[{index}] = {dim} must be non-negative")
     return tuple(dims)
 
 
-def sampling_shape(op: str, inputs: int, dtype_attr: str, allowed: frozenset[np.dtype]) -> ShapeFn:
-    """Shape function of an op whose output has the shape its first input holds and the
-    dtype of attr ``dtype_attr``."""
-
-    def infer(specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorSpec]:
-        expect_inputs(op, specs, inputs)
-        if dtype_attr not in attrs:
-            raise InvalidArgumentError(f"{op} needs attr '{dtype_attr}'")
-        dtype = as_dtype(op, dtype_attr, attrs[dtype_attr])
-        allowed_dtype(op, dtype, allowed, attr=dtype_attr)
-        return [TensorSpec(dtype, _sample_shape(op, specs[0]))]
-
-    return infer
+def _drawn(op_name: str, shape: np.ndarray) -> tuple[int, ...]:
+    return known_shape(_sample_shape(op_name, TensorSpec(shape.dtype, shape.shape, shape)))
 
 
-def _generator(attrs: Attrs) -> np.random.Generator:
-    seed, seed2 = int(attrs["seed"]), int(attrs["seed2"])
+def _generator(seed: int, seed2: int) -> np.random.Generator:
     if seed == 0 and seed2 == 0:
         return np.random.default_rng()
     return np.random.default_rng([seed & 0xFFFFFFFFFFFFFFFF, seed2 & 0xFFFFFFFFFFFFFFFF])
 
 
-def _sampled(infer: ShapeFn, inputs: Sequence[np.ndarray], attrs: Attrs) -> TensorSpec:
-    """The one output spec, every input known: its shape is fully known."""
-    (out,) = infer(concrete_specs(inputs), attrs)
-    return out
+def _uniform_shape(shape: TensorSpec) -> Shape:
+    return _sample_shape("RandomUniform", shape)
 
 
-uniform_shape = sampling_shape("RandomUniform", 1, "dtype", FLOATS)
-normal_shape = sampling_shape("RandomStandardNormal", 1, "dtype", FLOATS)
-truncated_shape = sampling_shape("TruncatedNormal", 1, "dtype", FLOATS)
+def _normal_shape(shape: TensorSpec) -> Shape:
+    return _sample_shape("RandomStandardNormal", shape)
 
 
-@register("RandomUniform", infer=uniform_shape, defaults=_SEED_DEFAULTS, stateful=True)
-def random_uniform(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
+def _truncated_shape(shape: TensorSpec) -> Shape:
+    return _sample_shape("TruncatedNormal", shape)
+
+
+@op("RandomUniform", shape=_uniform_shape)
+def random_uniform(shape: np.ndarray, *, dtype: np.dtype, seed: int, seed2: int) -> np.ndarray:
     """Uniform on [0, 1)."""
-    out = _sampled(uniform_shape, inputs, attrs)
-    return [_generator(attrs).random(out.shape).astype(out.dtype)]
+    return _generator(seed, seed2).random(_drawn("RandomUniform", shape)).astype(dtype)
 
 
-@register("RandomStandardNormal", infer=normal_shape, defaults=_SEED_DEFAULTS, stateful=True)
-def random_standard_normal(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
+@op("RandomStandardNormal", shape=_normal_shape)
+def random_standard_normal(
+    shape: np.ndarray, *, dtype: np.dtype, seed: int, seed2: int
+) -> np.ndarray:
     """Normal with mean 0 and standard deviation 1."""
-    out = _sampled(normal_shape, inputs, attrs)
-    return [_generator(attrs).standard_normal(out.shape).astype(out.dtype)]
+    dims = _drawn("RandomStandardNormal", shape)
+    return _generator(seed, seed2).standard_normal(dims).astype(dtype)
 
 
-@register("TruncatedNormal", infer=truncated_shape, defaults=_SEED_DEFAULTS, stateful=True)
-def truncated_normal(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
+@op("TruncatedNormal", shape=_truncated_shape)
+def truncated_normal(shape: np.ndarray, *, dtype: np.dtype, seed: int, seed2: int) -> np.ndarray:
     """Standard normal, redrawn wherever it falls more than 2 standard deviations out."""
-    out = _sampled(truncated_shape, inputs, attrs)
-    rng = _generator(attrs)
-    values = rng.standard_normal(out.shape)
+    rng = _generator(seed, seed2)
+    values = rng.standard_normal(_drawn("TruncatedNormal", shape))
     while (outside := np.abs(values) > 2).any():
         values[outside] = rng.standard_normal(int(outside.sum()))
-    return [values.astype(out.dtype)]
+    return values.astype(dtype)
 
 
-def _uniform_int_shape(specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorSpec]:
-    op = "RandomUniformInt"
-    expect_inputs(op, specs, 3)
-    dtype = same_dtype(op, specs[1:])
-    allowed_dtype(op, dtype, INDEX, attr="Tout")
-    for name, spec in (("minval", specs[1]), ("maxval", specs[2])):
+def _uniform_int_shape(shape: TensorSpec, minval: TensorSpec, maxval: TensorSpec) -> Shape:
+    op_name = "RandomUniformInt"
+    for name, spec in (("minval", minval), ("maxval", maxval)):
         if spec.shape not in (None, ()):
-            raise InvalidArgumentError(f"{op}: {name} must be a scalar, got shape {spec.shape}")
-    low, high = int_values(op, specs[1], "minval", (0,)), int_values(op, specs[2], "maxval", (0,))
-    if low is not None and high is not None and not low[0] < high[0]:
+            raise InvalidArgumentError(
+                f"{op_name}: {name} must be a scalar, got shape {spec.shape}"
+            )
+    if minval.value is not None and maxval.value is not None and not minval.value < maxval.value:
         raise InvalidArgumentError(
-            f"{op}: need minval < maxval, got {low[0]} >= {high[0]}"
+            f"{op_name}: need minval < maxval, got {int(minval.value)} >= {int(maxval.value)}"
         )
-    return [TensorSpec(dtype, _sample_shape(op, specs[0]))]
+    return _sample_shape(op_name, shape)
 
 
-@register("RandomUniformInt", infer=_uniform_int_shape, defaults=_SEED_DEFAULTS, stateful=True)
-def random_uniform_int(inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
+@op("RandomUniformInt", shape=_uniform_int_shape)
+def random_uniform_int(
+    shape: np.ndarray, minval: np.ndarray, maxval: np.ndarray, *, seed: int, seed2: int
+) -> np.ndarray:
     """Integers uniform on [minval, maxval)."""
-    out = _sampled(_uniform_int_shape, inputs, attrs)
-    values = _generator(attrs).integers(int(inputs[1]), int(inputs[2]), size=out.shape)
-    return [values.astype(out.dtype)]
+    specs = (TensorSpec(a.dtype, a.shape, a) for a in (shape, minval, maxval))
+    dims = known_shape(_uniform_int_shape(*specs))
+    values = _generator(seed, seed2).integers(int(minval), int(maxval), size=dims)
+    return values.astype(minval.dtype)

@@ -193,7 +193,7 @@ def _flatten(op: str, result: Any, counts: tuple[int | None, ...]) -> list[Any]:
     return flat
 
 
-_REGISTRY: dict[str, KernelSpec | LegacySpec] = {}
+_REGISTRY: dict[str, KernelSpec] = {}
 
 _SHAPES: dict[Hashable, tuple[TensorSpec, ...]] = {}
 _BINDINGS: dict[Hashable, Binding] = {}
@@ -306,7 +306,7 @@ def op(
     return decorate
 
 
-def lookup(name: str) -> KernelSpec | LegacySpec:
+def lookup(name: str) -> KernelSpec:
     """The op registered as ``name``; NOT_FOUND when there is none."""
     spec = _REGISTRY.get(name)
     if spec is None:
@@ -329,82 +329,9 @@ def unknown_shape(*specs: Any, **attrs: Any) -> Shape:
     return None
 
 
+# The old kernel and shape-function signatures, ``(inputs, attrs) -> list``: no op is
+# registered in that form any more; ``slicing`` still offers functions of it, and
+# ``math.unary_shape`` still returns one.
 LegacyKernel = Callable[[Sequence[np.ndarray], Attrs], Sequence[np.ndarray]]
 LegacyShapeFn = Callable[[Sequence[TensorSpec], Attrs], Sequence[TensorSpec]]
-Kernel = LegacyKernel
 ShapeFn = LegacyShapeFn
-
-
-@dataclass(frozen=True, slots=True)
-class LegacySpec:
-    """An op still written as ``compute(inputs, attrs)`` with a shape function returning
-    specs; the contract is checked for it all the same. Families move to ``op``."""
-
-    name: str
-    definition: OpDef
-    compute: LegacyKernel
-    infer: LegacyShapeFn
-    needs_env = False
-
-    @property
-    def stateful(self) -> bool:
-        """As ``KernelSpec.stateful``."""
-        return self.definition.stateful
-
-    @property
-    def output_args(self) -> tuple[str, ...]:
-        """As ``KernelSpec.output_args``."""
-        return tuple(arg.name for arg in self.definition.outputs)
-
-    def with_env(self, env: Any) -> LegacySpec:
-        """As ``KernelSpec.with_env``."""
-        return self
-
-    def bind(self, dtypes: Sequence[np.dtype], attrs: Attrs) -> Binding:
-        """As ``KernelSpec.bind``."""
-        return KernelSpec.bind(self, dtypes, attrs)  # type: ignore[arg-type]
-
-    def run(self, inputs: Sequence[np.ndarray], attrs: Attrs) -> list[np.ndarray]:
-        """As ``KernelSpec.run``."""
-        binding = self.bind([a.dtype for a in inputs], attrs)
-        outputs = self.compute(inputs, binding.attrs)
-        return [
-            _as_array(out, dtype) for out, dtype in zip(outputs, binding.out_dtypes, strict=True)
-        ]
-
-    def shapes(self, specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorSpec]:
-        """As ``KernelSpec.shapes``."""
-        key = _memo_key(self.name, specs, attrs)
-        if key is not None:
-            known = _SHAPES.get(key)
-            if known is not None:
-                return list(known)
-        binding = self.bind([s.dtype for s in specs], attrs)
-        inferred = tuple(self.infer(specs, binding.attrs))
-        if key is not None and len(_SHAPES) < _MEMO_SIZE:
-            _SHAPES[key] = inferred
-        return list(inferred)
-
-
-def register(
-    name: str, *, infer: LegacyShapeFn, **_ignored: Any
-) -> Callable[[LegacyKernel], LegacyKernel]:
-    """Register a kernel of the old form; defaults and output names now come from the op
-    definition."""
-
-    def decorate(kernel: LegacyKernel) -> LegacyKernel:
-        if name in _REGISTRY:
-            raise ValueError(f"op {name!r} is registered twice")
-        _REGISTRY[name] = LegacySpec(name, lookup_def(name), kernel, infer)
-        return kernel
-
-    return decorate
-
-
-def same_as_input(index: int) -> LegacyShapeFn:
-    """A legacy shape function for ops whose single output looks like input ``index``."""
-
-    def infer(specs: Sequence[TensorSpec], attrs: Attrs) -> Sequence[TensorSpec]:
-        return [TensorSpec(specs[index].dtype, specs[index].shape)]
-
-    return infer
