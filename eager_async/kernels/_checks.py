@@ -87,12 +87,6 @@ def concrete_specs(inputs: Sequence[np.ndarray]) -> list[TensorSpec]:
     return [TensorSpec(np.asarray(a).dtype, np.shape(a), np.asarray(a)) for a in inputs]
 
 
-def expect_inputs(op: str, specs: Sequence[TensorSpec], count: int) -> None:
-    """Require exactly ``count`` inputs to ``op``, else InvalidArgumentError."""
-    if len(specs) != count:
-        raise InvalidArgumentError(f"{op} expects {count} inputs, got {len(specs)}")
-
-
 def allowed_dtype(
     op: str, dtype: np.dtype, allowed: Collection[np.dtype], attr: str = "T", hint: str = ""
 ) -> None:

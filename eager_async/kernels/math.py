@@ -17,7 +17,7 @@ array([-128], dtype=int8)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 
@@ -30,16 +30,13 @@ from ._checks import (
     FLOATS,
     HALVES,
     STRING,
-    DTypes,
-    allowed_dtype,
     broadcast,
-    expect_inputs,
     shape_str,
     tf_name,
 )
-from .registry import Attrs, Shape, ShapeFn, TensorSpec, op, same_shape
+from .registry import Shape, TensorSpec, op, same_shape
 
-__all__ = ["ARITHMETIC", "broadcast_shape", "broadcasting", "unary_shape"]
+__all__ = ["ARITHMETIC", "broadcast_shape", "broadcasting"]
 
 Ufunc = Callable[..., np.ndarray]
 
@@ -67,18 +64,6 @@ def broadcasting(fn: Ufunc) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
 def broadcast_shape(x: TensorSpec, y: TensorSpec) -> Shape:
     """The shape rule of binary element-wise ops: the two shapes broadcast."""
     return broadcast(x.shape, y.shape)
-
-
-def unary_shape(op: str, allowed: DTypes) -> ShapeFn:
-    """A legacy shape function of an element-wise unary op over ``allowed`` (nn.py's
-    kernels, still in the legacy form, use it)."""
-
-    def infer(specs: Sequence[TensorSpec], attrs: Attrs) -> list[TensorSpec]:
-        expect_inputs(op, specs, 1)
-        allowed_dtype(op, specs[0].dtype, allowed)
-        return [TensorSpec(specs[0].dtype, specs[0].shape)]
-
-    return infer
 
 
 ARITHMETIC: dict[str, Ufunc] = {

@@ -54,8 +54,7 @@ from ._checks import (
     num_elements,
     shape_str,
 )
-from .registry import Shape, TensorSpec, op
-from .slicing import strided_slice, strided_slice_shape
+from .registry import Shape, TensorSpec, lookup, op
 
 __all__ = ["broadcast_gradient_args"]
 
@@ -399,7 +398,7 @@ def _ssg_check(
         raise InvalidArgumentError("Attempting to slice scalar input.")
     if x_shape is not None:
         x = TensorSpec(dy.dtype, x_shape)
-        (sliced,) = strided_slice_shape([x, begin, end, strides], masks)
+        (sliced,) = lookup("StridedSlice").shapes([x, begin, end, strides], masks)
         want, got = sliced.shape, dy.shape
         if want is not None and got is not None and (
             len(want) != len(got)
@@ -448,7 +447,9 @@ def strided_slice_grad(
     coords = []
     for axis, size in enumerate(dims):
         grid = np.arange(size).reshape([size if a == axis else 1 for a in range(len(dims))])
-        (picked,) = strided_slice([np.broadcast_to(grid, dims), begin, end, strides], masks)
+        (picked,) = lookup("StridedSlice").run(
+            [np.broadcast_to(grid, dims), begin, end, strides], masks
+        )
         coords.append(picked)
     out[tuple(coords)] = dy
     return out

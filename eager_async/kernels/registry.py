@@ -327,11 +327,3 @@ def same_shape(x: TensorSpec, *rest: Any, **attrs: Any) -> Shape:
 def unknown_shape(*specs: Any, **attrs: Any) -> Shape:
     """The shape rule of ops whose one output's shape is known only once it runs."""
     return None
-
-
-# The old kernel and shape-function signatures, ``(inputs, attrs) -> list``: no op is
-# registered in that form any more; ``slicing`` still offers functions of it, and
-# ``math.unary_shape`` still returns one.
-LegacyKernel = Callable[[Sequence[np.ndarray], Attrs], Sequence[np.ndarray]]
-LegacyShapeFn = Callable[[Sequence[TensorSpec], Attrs], Sequence[TensorSpec]]
-ShapeFn = LegacyShapeFn
