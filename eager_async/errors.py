@@ -10,6 +10,7 @@
     ├── OutOfRangeError             OUT_OF_RANGE       the caller read past the end (an iterator)
     ├── ResourceExhaustedError      RESOURCE_EXHAUSTED the caller asked for more than there is
     ├── PermissionDeniedError       PERMISSION_DENIED  the caller asked for what a worker refuses
+    ├── DataLossError               DATA_LOSS          the caller's data cannot be kept whole
     └── UnimplementedError          UNIMPLEMENTED      the caller asked for something not built
 
 Only ``service.py`` turns these into transport statuses; everything else raises them.
@@ -23,6 +24,7 @@ __all__ = [
     "AlreadyExistsError",
     "CancelledError",
     "ContextNotFoundError",
+    "DataLossError",
     "EagerError",
     "FailedPreconditionError",
     "InvalidArgumentError",
@@ -53,6 +55,7 @@ class StatusCode(enum.IntEnum):
     UNIMPLEMENTED = 12
     INTERNAL = 13
     UNAVAILABLE = 14
+    DATA_LOSS = 15
 
 
 class EagerError(Exception):
@@ -134,3 +137,10 @@ class PermissionDeniedError(EagerError):
     (write a file on the worker's machine)."""
 
     code = StatusCode.PERMISSION_DENIED
+
+
+class DataLossError(EagerError):
+    """The caller's data would lose parts: padding a dataset element to a smaller shape,
+    which TF answers with DATA_LOSS."""
+
+    code = StatusCode.DATA_LOSS

@@ -29,6 +29,8 @@ from .op_defs import MISSING, OBJECT, ArgDef, AttrDef, OpDef, op_def
 
 __all__ = ["Binding", "bind", "op_def"]
 
+_OBJECT_TYPES = (DataType.DT_RESOURCE, DataType.DT_VARIANT)
+
 Group = int | slice
 """Where an argument's tensors are among the flat inputs: one index, or a slice (a list)."""
 
@@ -67,6 +69,8 @@ def bind(definition: OpDef, dtypes: Sequence[np.dtype], attrs: Mapping[str, Any]
         start += size
     for arg in definition.inputs:
         given = attrs.get(arg.type_list_attr) if arg.type_list_attr else None
+        if isinstance(given, list):  # resources and variants are object arrays here
+            given = [OBJECT if t in _OBJECT_TYPES else t for t in given]
         if isinstance(given, list) and given != inferred[arg.type_list_attr]:
             raise InvalidArgumentError(
                 f"{op}: attr '{arg.type_list_attr}' is {_shown(given)} but the inputs are "
