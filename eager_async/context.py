@@ -11,8 +11,9 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from concurrent.futures import Executor as ThreadPool
+from typing import Any
 
 from .devices import WorkerDevices
 from .errors import (
@@ -72,6 +73,7 @@ class Context:
         self._rendezvous = rendezvous
         self._table = HandleTable()
         self._functions = FunctionLibrary()
+        self._kernel_state: dict[Hashable, Any] = {}  # see OpEnv.state
         self._executor = Executor(pool, self._on_done, max_queued_requests)
         # Async failures nobody has been told about yet, oldest first.
         self._unreported: OrderedDict[int, EagerError] = OrderedDict()
@@ -114,6 +116,7 @@ class Context:
             step_id=step_id or self.id,
             rendezvous=self._rendezvous,
             lookup=self._functions.lookup,
+            state=self._kernel_state,
         )
         return self._functions.lookup(name, env)
 
@@ -184,6 +187,7 @@ class Context:
         self._rendezvous.abort(self.id, reason)
         self._table.clear()
         self._functions.clear()
+        self._kernel_state.clear()
         self._unreported.clear()
 
     def _apply(self, item: Item, nodes: list[OpNode]) -> QueueResult | OpNode:

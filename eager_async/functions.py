@@ -99,17 +99,19 @@ class FunctionKernel:
         """The names of the function's outputs."""
         return tuple(arg.name for arg in self.spec.outputs)
 
-    def _kernel(self, op: str) -> OpKernel:
-        """The kernel of a body node's op, resolved once per call of this function."""
-        kernel = self._kernels.get(op)
+    def _kernel(self, node: NodeSpec) -> OpKernel:
+        """The kernel of a body node, resolved once per call of this function; its env's
+        scope names the node, so a stateful kernel keeps its state per node."""
+        kernel = self._kernels.get(node.name)
         if kernel is None:
-            kernel = self._kernels[op] = self._env.kernel(op)
+            kernel = self._env.kernel(node.op, scope=(self.spec.name, node.name))
+            self._kernels[node.name] = kernel
         return kernel
 
-    def _output_offset(self, op: str, arg_name: str) -> int:
-        """Where output argument ``arg_name`` of ``op`` starts among its outputs: ops with
+    def _output_offset(self, node: NodeSpec, arg_name: str) -> int:
+        """Where output argument ``arg_name`` of ``node`` starts among its outputs: ops with
         several output arguments name them (each one tensor); the others have one."""
-        names: Sequence[str] = getattr(self._kernel(op), "output_args", ())
+        names: Sequence[str] = getattr(self._kernel(node), "output_args", ())
         return list(names).index(arg_name) if arg_name in names else 0
 
     def shapes(self, specs: Sequence[TensorSpec], attrs: Mapping[str, Any]) -> list[TensorSpec]:
@@ -180,7 +182,7 @@ class FunctionKernel:
                 raise InvalidArgumentError(f"Function '{spec.name}': node '{name}' is in a cycle")
             in_progress.add(name)
             inputs = [v for ref in node.inputs if (v := value_of(ref)) is not None]
-            kernel = self._kernel(node.op)
+            kernel = self._kernel(node)
             try:
                 results[name] = step(kernel, inputs, _bind(node.attrs, attrs, spec.name))
             except EagerError as error:
@@ -203,7 +205,7 @@ class FunctionKernel:
             arg_name, _, index_text = rest.rpartition(":")
             outputs = node_outputs(node_name)
             try:
-                first = self._output_offset(nodes[node_name].op, arg_name)
+                first = self._output_offset(nodes[node_name], arg_name)
                 return outputs[first + int(index_text)]
             except (ValueError, IndexError):
                 raise InvalidArgumentError(
@@ -229,7 +231,7 @@ class FunctionKernel:
         for node_name in spec.control_ret.values():
             node_outputs(node_name)
         for node in spec.nodes:
-            if self._kernel(node.op).stateful:
+            if self._kernel(node).stateful:
                 node_outputs(node.name)
         return outputs
 

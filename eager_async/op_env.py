@@ -12,7 +12,7 @@ the registry hands them an ``OpEnv`` because they name a keyword-only ``env``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -49,9 +49,15 @@ Lookup = Callable[[str, "OpEnv"], OpKernel]
 
 class OpEnv:
     """One op's view of its context: ``kernel`` and ``function`` find ops and registered
-    functions one call level deeper, ``rendezvous`` and ``step_id`` serve ``_Send``."""
+    functions one call level deeper, ``rendezvous`` and ``step_id`` serve ``_Send``.
 
-    __slots__ = ("_lookup", "context_id", "depth", "rendezvous", "step_id")
+    ``state`` is the context's store for kernels that keep state between calls, as TF's
+    kernel instances do (a seeded random op's position in its stream); ``scope`` names
+    where the op runs, ``(function, node, function, node, ...)`` from the outermost call,
+    empty for an op the client enqueued, so that such state can be kept per node.
+    """
+
+    __slots__ = ("_lookup", "context_id", "depth", "rendezvous", "scope", "state", "step_id")
 
     def __init__(
         self,
@@ -60,6 +66,8 @@ class OpEnv:
         step_id: int,
         rendezvous: Rendezvous,
         lookup: Lookup,
+        state: dict[Hashable, Any] | None = None,
+        scope: tuple[str, ...] = (),
         depth: int = 0,
     ) -> None:
         if depth >= MAX_DEPTH:
@@ -67,22 +75,27 @@ class OpEnv:
         self.context_id = context_id
         self.step_id = step_id
         self.rendezvous = rendezvous
+        self.state: dict[Hashable, Any] = {} if state is None else state
+        self.scope = scope
         self.depth = depth
         self._lookup = lookup
 
-    def deeper(self) -> OpEnv:
-        """The env of an op one call level down."""
+    def deeper(self, scope: tuple[str, ...] = ()) -> OpEnv:
+        """The env of an op one call level down, at ``scope`` within this one."""
         return OpEnv(
             context_id=self.context_id,
             step_id=self.step_id,
             rendezvous=self.rendezvous,
             lookup=self._lookup,
+            state=self.state,
+            scope=self.scope + scope,
             depth=self.depth + 1,
         )
 
-    def kernel(self, name: str) -> OpKernel:
-        """The registered function or op ``name``, running one level deeper."""
-        return self._lookup(name, self.deeper())
+    def kernel(self, name: str, scope: tuple[str, ...] = ()) -> OpKernel:
+        """The registered function or op ``name``, running one level deeper (as the node
+        ``scope`` names, when it is a function body's node)."""
+        return self._lookup(name, self.deeper(scope))
 
     def function(self, name: str) -> OpKernel:
         """The registered function ``name``; NOT_FOUND when unknown, INVALID_ARGUMENT when
