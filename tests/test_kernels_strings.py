@@ -1,4 +1,4 @@
-"""Records of the string ops (``eager_async/kernels/string_ops.py``); every expected value
+"""Records of the string ops (``eager_async/kernels/string_ops/``); every expected value
 and message was computed by TensorFlow 2.21 (``tf.raw_ops``) and pasted here."""
 
 from __future__ import annotations

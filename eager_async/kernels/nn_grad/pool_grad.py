@@ -30,9 +30,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import InvalidArgumentError, UnimplementedError
-from ._checks import FLOAT32, concrete_specs, shape_str
-from .conv_grad import (
+from ...errors import InvalidArgumentError, UnimplementedError
+from .._checks import FLOAT32, concrete_specs, shape_str
+from ..registry import op
+from ..specs import Shape, TensorSpec
+from ._common import (
     UNKNOWN4,
     Windows,
     checked_window,
@@ -42,8 +44,6 @@ from .conv_grad import (
     known,
     specs3,
 )
-from .registry import op
-from .specs import Shape, TensorSpec
 
 __all__ = ["avg_pool_grad", "max_pool_grad", "max_pool_grad_v2"]
 
