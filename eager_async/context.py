@@ -15,6 +15,7 @@ from collections.abc import Hashable, Iterator, Sequence
 from concurrent.futures import Executor as ThreadPool
 from typing import Any
 
+from .cluster import ClusterView
 from .devices import WorkerDevices
 from .errors import (
     CancelledError,
@@ -26,6 +27,7 @@ from .functions import FunctionLibrary
 from .handles import HandleTable, NodeInput, OpNode
 from .kernels import TensorSpec
 from .op_env import OpEnv, OpKernel
+from .peers import Peers
 from .records import (
     DecrefItem,
     HandleRef,
@@ -61,6 +63,8 @@ class Context:
         devices: WorkerDevices,
         pool: ThreadPool,
         rendezvous: Rendezvous,
+        cluster: ClusterView | None = None,
+        peers: Peers | None = None,
         max_queued_requests: int = 1024,
     ) -> None:
         self.id = context_id
@@ -71,6 +75,8 @@ class Context:
         self.last_used = time.monotonic()
         self._requests = 0  # RPCs in flight
         self._rendezvous = rendezvous
+        self.cluster = cluster or ClusterView(local=(devices.job, devices.task))
+        self._peers = peers
         self._table = HandleTable()
         self._functions = FunctionLibrary()
         self._kernel_state: dict[Hashable, Any] = {}  # see OpEnv.state
@@ -117,6 +123,8 @@ class Context:
             rendezvous=self._rendezvous,
             lookup=self._functions.lookup,
             state=self._kernel_state,
+            cluster=self.cluster,
+            peers=self._peers,
         )
         return self._functions.lookup(name, env)
 

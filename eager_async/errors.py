@@ -11,6 +11,8 @@
     ├── ResourceExhaustedError      RESOURCE_EXHAUSTED the caller asked for more than there is
     ├── PermissionDeniedError       PERMISSION_DENIED  the caller asked for what a worker refuses
     ├── DataLossError               DATA_LOSS          the caller's data cannot be kept whole
+    ├── UnavailableError            UNAVAILABLE        a peer task cannot be reached
+    └── PeerError                   (the peer's)       a peer task answered with an error
     └── UnimplementedError          UNIMPLEMENTED      the caller asked for something not built
 
 Only ``service.py`` turns these into transport statuses; everything else raises them.
@@ -30,9 +32,11 @@ __all__ = [
     "InvalidArgumentError",
     "NotFoundError",
     "OutOfRangeError",
+    "PeerError",
     "PermissionDeniedError",
     "ResourceExhaustedError",
     "StatusCode",
+    "UnavailableError",
     "UnimplementedError",
 ]
 
@@ -144,3 +148,22 @@ class DataLossError(EagerError):
     which TF answers with DATA_LOSS."""
 
     code = StatusCode.DATA_LOSS
+
+
+class UnavailableError(EagerError):
+    """A peer task of the cluster cannot be reached (down, or a bad address in the
+    client's ServerDef)."""
+
+    code = StatusCode.UNAVAILABLE
+
+
+class PeerError(EagerError):
+    """A peer task answered a call of ours with an error status, which is passed on.
+
+    >>> PeerError(StatusCode.NOT_FOUND, "no such key").code
+    <StatusCode.NOT_FOUND: 5>
+    """
+
+    def __init__(self, code: StatusCode | int, message: str) -> None:
+        super().__init__(message)
+        self.code = StatusCode(code)

@@ -17,8 +17,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .cluster import ClusterView
 from .errors import InvalidArgumentError, NotFoundError
 from .kernels import TensorSpec
+from .peers import Peers
 from .rendezvous import Rendezvous
 
 __all__ = ["MAX_DEPTH", "OpEnv", "OpKernel"]
@@ -49,7 +51,8 @@ Lookup = Callable[[str, "OpEnv"], OpKernel]
 
 class OpEnv:
     """One op's view of its context: ``kernel`` and ``function`` find ops and registered
-    functions one call level deeper, ``rendezvous`` and ``step_id`` serve ``_Send``.
+    functions one call level deeper; ``rendezvous``, ``step_id``, ``cluster`` (who serves
+    which device) and ``peers`` (channels to the other tasks) serve ``_Send``/``_Recv``.
 
     ``state`` is the context's store for kernels that keep state between calls, as TF's
     kernel instances do (a seeded random op's position in its stream); ``scope`` names
@@ -57,7 +60,17 @@ class OpEnv:
     empty for an op the client enqueued, so that such state can be kept per node.
     """
 
-    __slots__ = ("_lookup", "context_id", "depth", "rendezvous", "scope", "state", "step_id")
+    __slots__ = (
+        "_lookup",
+        "cluster",
+        "context_id",
+        "depth",
+        "peers",
+        "rendezvous",
+        "scope",
+        "state",
+        "step_id",
+    )
 
     def __init__(
         self,
@@ -67,6 +80,8 @@ class OpEnv:
         rendezvous: Rendezvous,
         lookup: Lookup,
         state: dict[Hashable, Any] | None = None,
+        cluster: ClusterView | None = None,
+        peers: Peers | None = None,
         scope: tuple[str, ...] = (),
         depth: int = 0,
     ) -> None:
@@ -76,6 +91,8 @@ class OpEnv:
         self.step_id = step_id
         self.rendezvous = rendezvous
         self.state: dict[Hashable, Any] = {} if state is None else state
+        self.cluster = cluster or ClusterView()
+        self.peers = peers
         self.scope = scope
         self.depth = depth
         self._lookup = lookup
@@ -88,6 +105,8 @@ class OpEnv:
             rendezvous=self.rendezvous,
             lookup=self._lookup,
             state=self.state,
+            cluster=self.cluster,
+            peers=self.peers,
             scope=self.scope + scope,
             depth=self.depth + 1,
         )

@@ -61,6 +61,10 @@ class Rendezvous:
             # Taken, failed, or the receiver gave up: either way the slot is done with.
             self._slots.pop((step_id & _U64, key), None)
 
+    def take_blocking(self, step_id: int, key: str) -> np.ndarray:
+        """``take`` from a kernel thread (a ``_Recv`` of a tensor this worker sends)."""
+        return asyncio.run_coroutine_threadsafe(self.take(step_id, key), self._loop).result()
+
     def abort(self, step_id: int, reason: str) -> None:
         """Fail the receivers of ``step_id`` and drop its unclaimed values."""
         for slot_key in [k for k in self._slots if k[0] == step_id & _U64]:

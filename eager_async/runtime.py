@@ -16,9 +16,11 @@ import numpy as np
 
 from ._proto import tensorflow as tf
 from ._proto.tensorflow import eager
+from .cluster import ClusterView
 from .context import FETCH_OP_ID, Context
 from .devices import WorkerDevices
 from .errors import AlreadyExistsError, ContextNotFoundError, InvalidArgumentError
+from .peers import Peers
 from .records import Item, OpItem, QueueResult
 from .rendezvous import Rendezvous
 
@@ -62,6 +64,7 @@ class Runtime:
         self._contexts: dict[int, Context] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._rendezvous: Rendezvous | None = None
+        self._peers: Peers | None = None
 
     @property
     def rendezvous(self) -> Rendezvous:
@@ -79,6 +82,8 @@ class Runtime:
         """Start the keep-alive sweeper."""
         if self._rendezvous is None:
             self._rendezvous = Rendezvous(asyncio.get_running_loop())
+        if self._peers is None:
+            self._peers = Peers(asyncio.get_running_loop())
         if self._sweeper is None:
             self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
 
@@ -92,6 +97,8 @@ class Runtime:
         contexts, self._contexts = list(self._contexts.values()), {}
         for context in contexts:
             await context.close("the server is shutting down")
+        if self._peers is not None:
+            self._peers.close()
 
     def context(self, context_id: int) -> Context:
         """The live context ``context_id`` (touched); ABORTED when there is none.
@@ -146,6 +153,8 @@ class Runtime:
             devices=devices,
             pool=self.pool,
             rendezvous=self.rendezvous,
+            cluster=self._cluster(request.server_def, devices),
+            peers=self._peers,
             max_queued_requests=self.options.max_queued_requests,
         )
         logger.info(
@@ -172,6 +181,7 @@ class Runtime:
         context.view_id = request.context_view_id
         if request.server_def is not None:
             context.devices = self._devices(request.server_def)
+            context.cluster = self._cluster(request.server_def, context.devices)
         return eager.UpdateContextResponse(
             device_attributes=self.device_attributes(context.devices)
         )
@@ -247,6 +257,10 @@ class Runtime:
         return WorkerDevices(
             job=server_def.job_name, task=server_def.task_index, replica=server_def.replica
         )
+
+    @staticmethod
+    def _cluster(server_def: tf.ServerDef | None, devices: WorkerDevices) -> ClusterView:
+        return ClusterView.from_server_def(server_def, local=(devices.job, devices.task))
 
     def _fresh_id(self) -> int:
         while True:

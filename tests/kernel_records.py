@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -104,10 +105,11 @@ class Bad:
     functions: tuple[FunctionSpec, ...] = ()
 
 
-# The rendezvous of records' ops (``_Send``) lives on a loop of its own; a test reads
-# what was sent with ``LOOP.run_until_complete(RENDEZVOUS.take(...))``.
+# The rendezvous of records' ops (``_Send``, ``_Recv``) lives on a loop of its own, in a
+# thread of its own, as the server's loop serves kernel threads.
 LOOP = asyncio.new_event_loop()
-atexit.register(LOOP.close)
+threading.Thread(target=LOOP.run_forever, name="records-loop", daemon=True).start()
+atexit.register(LOOP.call_soon_threadsafe, LOOP.stop)
 RENDEZVOUS = Rendezvous(LOOP)
 STEP = 1
 

@@ -3,6 +3,8 @@ names the functions its op may call, registered in a library of its own."""
 
 from __future__ import annotations
 
+import asyncio
+
 import numpy as np
 from kernel_records import LOOP, RENDEZVOUS, STEP, Bad, Case, f32, i32, lookup
 
@@ -41,6 +43,14 @@ SEND = {"tensor_name": b"edge_1", "send_device": b"/job:worker/replica:0/task:0/
         "send_device_incarnation": 3,
         "recv_device": b"/job:localhost/replica:0/task:0/device:CPU:0"}
 
+RECV = {"tensor_type": F32, "tensor_name": b"edge_9",
+        "send_device": b"/job:worker/replica:0/task:0/device:CPU:0",
+        "send_device_incarnation": 3,
+        "recv_device": b"/job:worker/replica:0/task:0/device:CPU:0"}
+# What a _Send of this worker left, for the _Recv record below (the key RECV names).
+RENDEZVOUS.put(STEP, "/job:worker/replica:0/task:0/device:CPU:0;0000000000000003;"
+               "/job:worker/replica:0/task:0/device:CPU:0;edge_9;0:0", f32([4, 2]))
+
 CASES = [
     Case("PartitionedCall", (f32([1, -2]),), (f32([1, 4]),), CALL, functions=(SQUARE,)),
     Case("StatefulPartitionedCall", (f32(3),), (f32(9),), CALL, functions=(SQUARE,)),
@@ -54,6 +64,7 @@ CASES = [
     Case("StatelessWhile", (i32(0), i32(1)), (i32(0), i32(1)), WHILE, functions=LOOP_FNS,
          name="never enters"),
     Case("_Send", (f32([7]),), (), SEND),
+    Case("_Recv", (), (f32([4, 2]),), RECV, data_dependent=True),
 ]
 
 ERRORS = [
@@ -72,6 +83,8 @@ ERRORS = [
     Bad("StatelessWhile", (i32(1), i32(1)), "Function 'Step' is not registered", WHILE,
         NotFoundError, functions=(GOING,)),
     Bad("_Send", (f32(1),), "missing attr 'tensor_name'"),
+    Bad("_Recv", (), "belongs to no task of this context's cluster",
+        {**RECV, "send_device": b"/job:ps/replica:0/task:3/device:CPU:0"}),
 ]
 
 
@@ -79,7 +92,7 @@ def test_send_leaves_its_input_in_the_rendezvous() -> None:
     lookup("_Send").run([f32([5, 6])], {**SEND, "tensor_name": b"edge_2"})
     key = ("/job:worker/replica:0/task:0/device:CPU:0;0000000000000003;"
            "/job:localhost/replica:0/task:0/device:CPU:0;edge_2;0:0")
-    sent = LOOP.run_until_complete(RENDEZVOUS.take(STEP, key))
+    sent = asyncio.run_coroutine_threadsafe(RENDEZVOUS.take(STEP, key), LOOP).result(10)
     np.testing.assert_array_equal(sent, f32([5, 6]))
 
 

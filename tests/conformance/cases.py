@@ -93,15 +93,15 @@ def load_records(tests_dir: Path) -> tuple[list[Call], dict[str, str]]:
             continue
         family = path.stem.removeprefix("test_kernels_")
         seen: Counter[str] = Counter()
-        # Records calling functions need them registered in a context: the service tests
-        # cover those against TF's behaviour, not this runner.
+        # Records calling functions need them registered in a context, and _Send/_Recv a
+        # peer: the service tests cover those, not this runner.
         for case in getattr(module, "CASES", []):
-            if getattr(case, "functions", ()):
+            if getattr(case, "functions", ()) or case.op.startswith("_"):
                 continue
             calls.append(Call(case.op, _arrays(case.inputs), dict(case.attrs),
                               _label(family, seen, case.op, str(case.name or "")), "Case"))
         for bad in getattr(module, "ERRORS", []):
-            if getattr(bad, "functions", ()):
+            if getattr(bad, "functions", ()) or bad.op.startswith("_"):
                 continue
             calls.append(Call(bad.op, _arrays(bad.inputs), dict(bad.attrs),
                               _label(family, seen, bad.op, f"rejects '{bad.fragment[:40]}'"),
