@@ -90,3 +90,19 @@ conformance: $(STAMP) $(TF_STAMP)
 stock-client: $(STAMP) $(TF_STAMP)
 	benchmarks/with_worker.sh '$(BIN)/python -m eager_async serve --port 0' -- sh -c '\
 		$(TF_PYTHON) tests/conformance/stock_client.py $$WORKER_ADDRESS'
+
+# Ordinary TensorFlow 2.21 client programs (tests/interop/programs: Keras fit, tf.function,
+# tf.data, checkpoints, ...) against a fresh eager_async worker and a fresh TF 2.21 worker
+# each, side by side; exits non-zero if one fails on eager_async (or, worse, on TF's
+# worker). `make interop INTEROP_ARGS="--programs keras_fit --workers eager_async --verbose"`;
+# options as in `tests/interop/run.py -h`. JSON in bench-results/interop.json.
+INTEROP_ARGS ?=
+.PHONY: interop interop-ops
+interop: $(STAMP) $(TF_STAMP)
+	$(BIN)/python tests/interop/run.py --tf-python $(TF_PYTHON) $(INTEROP_ARGS)
+
+# The op names those programs send to TF's worker (top level and inside the functions the
+# worker runs), recorded by a logging gRPC proxy (tests/interop/proxy.py); per program and
+# overall, JSON in bench-results/interop-ops.json.
+interop-ops: $(STAMP) $(TF_STAMP)
+	$(BIN)/python tests/interop/run.py --ops --tf-python $(TF_PYTHON) $(INTEROP_ARGS)

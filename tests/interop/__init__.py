@@ -1,0 +1,1 @@
+"""Interop programs, runner and proxy for ``make interop`` (not pytest tests)."""
