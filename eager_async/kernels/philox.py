@@ -109,6 +109,27 @@ class Philox:
         return cls(words[0] | words[1] << 32, (0, words[2] | words[3] << 32))
 
     @classmethod
+    def from_seed_attrs(cls, seed: int, seed2: int) -> Philox:
+        """The stream of a stateful op's ``seed`` and ``seed2`` attrs, as TF's
+        ``PhiloxRandom(seed, seed2)`` builds it: no scrambling, ``seed`` is the key and
+        ``seed2`` the counter's high word (both widened to uint64 modulo 2**64).
+
+        >>> Philox.from_seed_attrs(-1, 2)
+        Philox(key=18446744073709551615, counter=(0, 2))
+        """
+        return cls(seed % 2**64, (0, seed2 % 2**64))
+
+    def skip(self, blocks: int) -> Philox:
+        """The stream ``blocks`` blocks further on (TF's ``PhiloxRandom::Skip``): the
+        counter is a 128-bit integer, so the low word carries into the high one.
+
+        >>> Philox(7, (2**64 - 1, 0)).skip(2).counter
+        (1, 1)
+        """
+        counter = (self.counter[0] + (self.counter[1] << 64) + blocks) % 2**128
+        return Philox(self.key, (counter & (2**64 - 1), counter >> 64))
+
+    @classmethod
     def from_tensors(cls, key: np.ndarray, counter: np.ndarray) -> Philox:
         """The stream of a StatelessRandom*V2 op's ``key`` [1] and ``counter`` [2] inputs
         (uint64); counter words after the second are not read."""

@@ -201,9 +201,21 @@ def _fatal(log: Path) -> str:
     return (fatal or text[-1:] or ["(no log)"])[-1].strip()
 
 
+# Random ops whose values are TF's bit for bit, compared exactly: the stateless ones,
+# and the stateful ones of ``random_ops``, whose instances move through their streams
+# from call to call on both sides alike (one context each, the same calls in order).
+EXACT_RANDOM = frozenset({
+    "RandomShuffle", "RandomStandardNormal", "RandomUniform", "RandomUniformInt",
+    "TruncatedNormal",
+})
+
+
 def is_random(op: str, signature: Signature | None) -> bool:
     """Random ops are compared by dtype and shape only: "Random" in the name, or stateful
-    in our registry without touching a resource (TruncatedNormal, not AssignVariableOp)."""
+    in our registry without touching a resource (TruncatedNormal, not AssignVariableOp),
+    unless ``EXACT_RANDOM`` or stateless."""
+    if op in EXACT_RANDOM or op.startswith("Stateless"):
+        return False
     if "Random" in op:
         return True
     try:

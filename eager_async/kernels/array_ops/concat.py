@@ -1,9 +1,10 @@
-"""Joining tensors and cutting them apart: ConcatV2, Pack, Unpack, Split, SplitV.
+"""Joining tensors and cutting them apart: ConcatV2 (and ConcatOffset, the shape math of
+its gradient), Pack, Unpack, Split, SplitV.
 
 Where TF differs from NumPy:
 
 - ConcatV2 takes its axis as the last input, also as a one-element vector, and refuses
-  to concatenate scalars;
+  to concatenate scalars; ConcatOffset's offsets wrap around in their dtype;
 - Split takes the axis as its *first* input; SplitV allows one -1 size (the rest), and
   a single output must be the whole input, checked before a -1 is resolved;
 - Unpack needs attr ``num`` even when the shape tells it (TF's op definition has no
@@ -70,6 +71,63 @@ def concat_v2(values: list[np.ndarray], axis: np.ndarray) -> np.ndarray:
     """The N values joined along ``axis``; scalars cannot be concatenated."""
     checked(_concat_shape, values, axis)
     return np.concatenate(values, axis=int(np.ravel(axis)[0]) % values[0].ndim)
+
+
+def _summary(shape: np.ndarray) -> str:
+    """A shape vector as TF's ``SummarizeValue(10)`` prints it: ``2 3 4``, cut at ten."""
+    text = " ".join(str(v) for v in shape[:10].tolist())
+    return text + "..." if shape.size > 10 else text
+
+
+def _concat_offset_shape(concat_dim: TensorSpec, shape: list[TensorSpec]) -> list[Shape]:
+    """One offset vector per shape vector; with every value known, TF's checks in its
+    order (the input numbers count concat_dim as input 0, then the shapes from 0)."""
+    if concat_dim.shape is not None and concat_dim.shape != ():
+        raise InvalidArgumentError(
+            "Concat dim tensor should be a scalar integer, but got shape "
+            f"{shape_str(concat_dim.shape)}"
+        )
+    for i, spec in enumerate(shape, 1):
+        if spec.shape is not None and len(spec.shape) != 1:
+            raise InvalidArgumentError(
+                f"input {i} should be a vector, but got shape {shape_str(spec.shape)}"
+            )
+    shapes = [spec.value for spec in shape]
+    if concat_dim.value is None or any(s is None for s in shapes):
+        return [spec.shape for spec in shape]
+    first = np.asarray(shapes[0])
+    cdim, dims = int(concat_dim.value), first.size
+    axis = cdim + dims if cdim < 0 else cdim
+    if not 0 <= axis < dims:
+        raise InvalidArgumentError(f"Concat dim is out of range: {cdim} vs. {dims}")
+    for i, other in enumerate(np.asarray(s) for s in shapes):
+        if other.size != dims:
+            raise InvalidArgumentError(
+                f"input {i} should contain {dims} elements, but got {other.size}"
+            )
+        if np.any(np.delete(other != first, axis)):
+            raise InvalidArgumentError(
+                f"All dimensions except {axis} must match. Input {i} has shape "
+                f"[{_summary(other)}] and doesn't match input 0 with shape [{_summary(first)}]."
+            )
+    return [(dims,)] * len(shape)
+
+
+@op("ConcatOffset", shape=_concat_offset_shape)
+def concat_offset(concat_dim: np.ndarray, shape: list[np.ndarray]) -> list[np.ndarray]:
+    """Where each of N inputs of ``shape`` starts in their ConcatV2 along ``concat_dim``:
+    zeros but for the running sum of the sizes along that axis.
+
+    >>> concat_offset(np.int32(1), [np.int32([2, 2, 5]), np.int32([2, 3, 5]), np.int32([2, 4, 5])])
+    [array([0, 0, 0], dtype=int32), array([0, 2, 0], dtype=int32), array([0, 5, 0], dtype=int32)]
+    """
+    (dims,) = known_shape(_concat_offset_shape(spec_of(concat_dim), spec_of(shape))[0])
+    axis = int(concat_dim) % dims
+    sizes = np.array([s[axis] for s in shape], shape[0].dtype)
+    offsets = np.zeros((len(shape), dims), shape[0].dtype)
+    with np.errstate(over="ignore"):  # TF's sum wraps around, as C++ integers do
+        offsets[1:, axis] = np.cumsum(sizes[:-1], dtype=sizes.dtype)
+    return list(offsets)
 
 
 def _pack_shape(values: list[TensorSpec], *, axis: int) -> Shape:
