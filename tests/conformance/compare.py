@@ -12,10 +12,11 @@ other dtypes or shapes than the kernel produced.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import traceback
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,10 @@ from cases import Call, Ref
 from transport import BFLOAT16, OPAQUE, Outcome, describe, error
 
 from eager_async.errors import EagerError
-from eager_async.kernels import TensorSpec, lookup
+from eager_async.functions import FunctionLibrary
+from eager_async.kernels import TensorSpec
+from eager_async.op_env import OpEnv, OpKernel
+from eager_async.rendezvous import Rendezvous
 
 TOLERANCES = {
     "float16": 1e-3, "bfloat16": 1e-2,
@@ -54,7 +58,19 @@ class Verdict:
 
 
 def run_ours(calls: Sequence[Call]) -> list[Outcome]:
-    """Every call on eager_async, in order (a program's steps see the earlier outputs)."""
+    """Every call on eager_async, in order (a program's steps see the earlier outputs),
+    in one context, as TF's side runs them: a seeded random op's instance keeps its place
+    in its stream from one call to the next with the same attrs."""
+    library = FunctionLibrary()
+    loop = asyncio.new_event_loop()
+    env = OpEnv(context_id=1, step_id=1, rendezvous=Rendezvous(loop), lookup=library.lookup)
+    try:
+        return _run_all(calls, lambda op: library.lookup(op, env))
+    finally:
+        loop.close()
+
+
+def _run_all(calls: Sequence[Call], lookup: Callable[[str], OpKernel]) -> list[Outcome]:
     outcomes: list[Outcome] = []
     steps: list[list[np.ndarray]] = []
     program = ""
@@ -64,13 +80,15 @@ def run_ours(calls: Sequence[Call]) -> list[Outcome]:
             if not call.program or call.program != program:
                 steps = []
                 program = call.program
-            outcome, outputs = _run_one(call, steps)
+            outcome, outputs = _run_one(call, steps, lookup)
             steps.append(outputs)
             outcomes.append(outcome)
     return outcomes
 
 
-def _run_one(call: Call, steps: Sequence[list[np.ndarray]]) -> tuple[Outcome, list[np.ndarray]]:
+def _run_one(
+    call: Call, steps: Sequence[list[np.ndarray]], lookup: Callable[[str], OpKernel]
+) -> tuple[Outcome, list[np.ndarray]]:
     inputs = []
     for value in call.inputs:
         if isinstance(value, Ref):
