@@ -9,6 +9,7 @@ import gc
 import logging
 import signal
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from . import bench
 from .runtime import RuntimeOptions
@@ -30,6 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--max-queued-requests", type=int, default=1024,
                        help="Enqueue requests an async context buffers before Enqueue waits")
     serve.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ...")
+    serve.add_argument("--allow-file-io", metavar="DIR", type=Path, default=None,
+                       help="let clients have the worker read and write files (checkpoints: "
+                            "SaveV2, RestoreV2) under DIR only; without it, none at all")
     bench.add_arguments(commands.add_parser(
         "bench", help="measure a worker (ours, started unless --address; --compare another)"))
     args = parser.parse_args(argv)
@@ -37,12 +41,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         return bench.main(bench.options_from_args(args))
 
+    if args.allow_file_io is not None and not args.allow_file_io.is_dir():
+        parser.error(f"--allow-file-io {args.allow_file_io}: not a directory")
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     options = RuntimeOptions(
-        max_queued_requests=args.max_queued_requests, job=args.job, task=args.task
-    )
+        max_queued_requests=args.max_queued_requests, job=args.job, task=args.task,
+        file_root=args.allow_file_io,
+    )  # fmt: skip
+    if options.file_root is not None:
+        logging.getLogger(__name__).info(
+            "clients may read and write files under %s (--allow-file-io)", options.file_root
+        )
     server = EagerServer(args.host, args.port, threads=args.threads, options=options)
     _tune_garbage_collection()
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:

@@ -13,6 +13,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Hashable, Iterator, Sequence
 from concurrent.futures import Executor as ThreadPool
+from pathlib import Path
 from typing import Any
 
 from .cluster import ClusterView
@@ -66,6 +67,7 @@ class Context:
         cluster: ClusterView | None = None,
         peers: Peers | None = None,
         max_queued_requests: int = 1024,
+        file_root: Path | None = None,
     ) -> None:
         self.id = context_id
         self.view_id = view_id
@@ -80,6 +82,7 @@ class Context:
         self._table = HandleTable()
         self._functions = FunctionLibrary()
         self._kernel_state: dict[Hashable, Any] = {}  # see OpEnv.state
+        self._file_root = file_root  # see OpEnv.file_root
         self._executor = Executor(pool, self._on_done, max_queued_requests)
         # Async failures nobody has been told about yet, oldest first.
         self._unreported: OrderedDict[int, EagerError] = OrderedDict()
@@ -125,6 +128,7 @@ class Context:
             state=self._kernel_state,
             cluster=self.cluster,
             peers=self._peers,
+            file_root=self._file_root,
         )
         return self._functions.lookup(name, env)
 

@@ -13,6 +13,7 @@ the registry hands them an ``OpEnv`` because they name a keyword-only ``env``.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -58,6 +59,8 @@ class OpEnv:
     kernel instances do (a seeded random op's position in its stream); ``scope`` names
     where the op runs, ``(function, node, function, node, ...)`` from the outermost call,
     empty for an op the client enqueued, so that such state can be kept per node.
+    ``file_root`` is the directory whose files the checkpoint ops may read and write for
+    clients (the worker's ``--allow-file-io``); None allows none.
     """
 
     __slots__ = (
@@ -65,6 +68,7 @@ class OpEnv:
         "cluster",
         "context_id",
         "depth",
+        "file_root",
         "peers",
         "rendezvous",
         "scope",
@@ -84,6 +88,7 @@ class OpEnv:
         peers: Peers | None = None,
         scope: tuple[str, ...] = (),
         depth: int = 0,
+        file_root: Path | None = None,
     ) -> None:
         if depth >= MAX_DEPTH:
             raise InvalidArgumentError(f"function calls nest deeper than {MAX_DEPTH} (recursion?)")
@@ -95,6 +100,7 @@ class OpEnv:
         self.peers = peers
         self.scope = scope
         self.depth = depth
+        self.file_root = file_root
         self._lookup = lookup
 
     def deeper(self, scope: tuple[str, ...] = ()) -> OpEnv:
@@ -109,6 +115,23 @@ class OpEnv:
             peers=self.peers,
             scope=self.scope + scope,
             depth=self.depth + 1,
+            file_root=self.file_root,
+        )
+
+    def instance(self) -> OpEnv:
+        """This env with kernel state of its own (an instantiation of functions apart
+        from the context's, as a dataset iterator's), dropped with it."""
+        return OpEnv(
+            context_id=self.context_id,
+            step_id=self.step_id,
+            rendezvous=self.rendezvous,
+            lookup=self._lookup,
+            state={},
+            cluster=self.cluster,
+            peers=self.peers,
+            scope=self.scope,
+            depth=self.depth,
+            file_root=self.file_root,
         )
 
     def kernel(self, name: str, scope: tuple[str, ...] = ()) -> OpKernel:

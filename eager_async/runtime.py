@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Executor as ThreadPool
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -41,12 +42,16 @@ class RuntimeOptions:
     ``max_queued_requests``: Enqueue requests an async context holds before Enqueue
     waits (backpressure). ``gc_interval``: seconds between keep-alive sweeps.
     ``job`` and ``task`` name the devices when a client's ServerDef leaves them out.
+    ``file_root``: the directory whose files clients may have the worker read and write
+    (checkpoints: SaveV2, RestoreV2, MergeV2Checkpoints), symlinks and ``..`` resolved;
+    None (the default) lets them touch no file.
     """
 
     max_queued_requests: int = 1024
     gc_interval: float = 1.0
     job: str = "worker"
     task: int = 0
+    file_root: Path | None = None
 
 
 class Runtime:
@@ -156,6 +161,7 @@ class Runtime:
             cluster=self._cluster(request.server_def, devices),
             peers=self._peers,
             max_queued_requests=self.options.max_queued_requests,
+            file_root=self.options.file_root,
         )
         logger.info(
             "created context %d (%s, keep-alive %ds)",

@@ -109,7 +109,9 @@ def worker_kinds(root: Path) -> dict[str, WorkerKind]:
     return {
         "eager_async": WorkerKind("eager_async", "eager_async", (
             str(root / ".venv" / "bin" / "python"), "-m", "eager_async", "serve",
-            "--host", "127.0.0.1", "--port", "0")),
+            "--host", "127.0.0.1", "--port", "0",
+            # The programs keep their checkpoints in temporary directories.
+            "--allow-file-io", tempfile.gettempdir())),
         "tf": WorkerKind("tf", "TF 2.21", (
             str(root / ".venv-tf" / "bin" / "python"),
             str(root / "benchmarks" / "tf_worker.py"), "--port", "0")),
