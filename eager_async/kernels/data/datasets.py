@@ -115,7 +115,13 @@ class DataFunction:
         self.op = op
         self.func = func
         self.captured = tuple(captured)
+        self._env = env
         self._kernel = env.function(func.name)
+
+    def instance(self) -> DataFunction:
+        """The function as one iterator runs it: TF instantiates a dataset's functions
+        per iterator, so their stateful kernels (a seeded RandomShuffle) start afresh."""
+        return DataFunction(self.op, self.func, self.captured, self._env.instance())
 
     def __call__(self, *args: np.ndarray) -> list[np.ndarray]:
         try:

@@ -66,13 +66,14 @@ class MapDataset(Dataset):
 class _Mapped(Iterator):
     def __init__(self, dataset: MapDataset, input: Iterator) -> None:
         self.dataset, self.input = dataset, input
+        self.f = dataset.f.instance()
 
     def _next(self) -> Element | None:
         element = self.input.next()
         if element is None:
             return None
         try:
-            return tuple(self.dataset.f(*element))
+            return tuple(self.f(*element))
         except OutOfRangeError as error:
             _stop_or_fail(error, self.dataset.preserve)
             return None
@@ -91,7 +92,7 @@ class FilterDataset(Dataset):
 
 class _Filtered(Iterator):
     def __init__(self, predicate: DataFunction, input: Iterator) -> None:
-        self.predicate, self.input = predicate, input
+        self.predicate, self.input = predicate.instance(), input
 
     def _next(self) -> Element | None:
         while (element := self.input.next()) is not None:
@@ -143,7 +144,7 @@ class _Interleaved(Iterator):
     gives up to ``block`` elements; an empty slot takes the next input element."""
 
     def __init__(self, f: DataFunction, input: Iterator, cycle: int, block: int) -> None:
-        self.f, self.input, self.block = f, input, block
+        self.f, self.input, self.block = f.instance(), input, block
         self.slots: list[Iterator | None] = [None] * cycle
         self.index = self.in_block = self.open = 0
         self.input_done = False
@@ -197,6 +198,7 @@ class ScanDataset(Dataset):
 class _Scanned(Iterator):
     def __init__(self, dataset: ScanDataset, input: Iterator) -> None:
         self.dataset, self.input = dataset, input
+        self.f = dataset.f.instance()
         self.state = dataset.state
 
     def _next(self) -> Element | None:
@@ -204,7 +206,7 @@ class _Scanned(Iterator):
         if element is None:
             return None
         try:
-            results = self.dataset.f(*self.state, *element)
+            results = self.f(*self.state, *element)
         except OutOfRangeError as error:
             _stop_or_fail(error, self.dataset.preserve)
             return None
