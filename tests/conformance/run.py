@@ -206,7 +206,7 @@ def _fatal(log: Path) -> str:
 # from call to call on both sides alike (one context each, the same calls in order).
 EXACT_RANDOM = frozenset({
     "RandomShuffle", "RandomStandardNormal", "RandomUniform", "RandomUniformInt",
-    "TruncatedNormal",
+    "StatefulRandomBinomial", "TruncatedNormal",
 })
 
 
