@@ -9,12 +9,23 @@
 - ``slices``: Slice, StridedSlice, ReverseV2
 - ``gather``: GatherV2, GatherNd, ScatterNd, TensorScatterUpdate, OneHot
 - ``selection``: Where, Unique, TopKV2
+- ``placeholder``: PlaceholderWithDefault
 
 Each kernel takes its inputs and attrs as the registry hands them over, already checked
 against TF's op definition; what is left is the math and the checks of values and shapes,
 which a kernel shares with its shape rule so both fail with TF's message.
 """
 
-from . import concat, constants, gather, pad, selection, shapes, slices, transpose
+from . import concat, constants, gather, pad, placeholder, selection, shapes, slices, transpose
 
-__all__ = ["concat", "constants", "gather", "pad", "selection", "shapes", "slices", "transpose"]
+__all__ = [
+    "concat",
+    "constants",
+    "gather",
+    "pad",
+    "placeholder",
+    "selection",
+    "shapes",
+    "slices",
+    "transpose",
+]
