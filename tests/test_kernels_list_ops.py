@@ -431,3 +431,14 @@ def test_bool_and_int_lists() -> None:
 def test_doctests(module: ModuleType) -> None:
     failed, _ = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert failed == 0
+
+
+def test_addn_and_zeros_like_take_lists_as_tf_dispatches_them() -> None:
+    # What gradients of TensorArray code send: AddN and ZerosLike of DT_VARIANT lists.
+    one = handle(TensorList(np.dtype(np.float32), None, (f32([1, 2]), f32(3))))
+    (total,) = lookup("AddN").run([one, one], {})
+    assert [x.tolist() for x in total[()].items] == [[2, 4], 6]
+    (zeros,) = lookup("ZerosLike").run([one], {})
+    assert [x.tolist() for x in zeros[()].items] == [[0, 0], 0]
+    with pytest.raises(InvalidArgumentError, match="of string is not in the list"):
+        lookup("AddN").run([s([b"a"]), s([b"b"])], {})

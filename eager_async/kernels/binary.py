@@ -32,10 +32,13 @@ import numpy as np
 
 from ..errors import InvalidArgumentError
 from ._checks import NUMBERS, allowed_dtype, broadcast, known_shape, merge, shape_str
+from .list_ops.tensor_list import add_lists, holds_lists
 from .math import Ufunc, broadcast_shape, broadcasting
 from .registry import Shape, TensorSpec, op
 
 __all__ = ["ELEMENTWISE"]
+
+OBJECT = np.dtype(object)
 
 
 def _out_shape(x: np.ndarray, y: np.ndarray) -> tuple[int, ...]:
@@ -238,8 +241,12 @@ def clip_by_value(x: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarra
 
 def _summed(inputs: Sequence[TensorSpec | np.ndarray]) -> Shape:
     """AddN(inputs): one shape; strings refused (TF's op def takes variants, held as
-    objects here like strings, so the contract lets strings through)."""
-    allowed_dtype("AddN", inputs[0].dtype, NUMBERS)
+    objects here like strings, so the contract lets strings through: a variant must hold
+    TensorLists, which add item by item, as TF adds them)."""
+    first = inputs[0]
+    value = first.value if isinstance(first, TensorSpec) else np.asarray(first)
+    if first.dtype != OBJECT or (value is not None and not holds_lists(value)):
+        allowed_dtype("AddN", first.dtype, NUMBERS)
     shape: Shape = inputs[0].shape
     for i, spec in enumerate(inputs[1:], start=1):
         try:
@@ -260,6 +267,8 @@ def add_n(inputs: list[np.ndarray]) -> np.ndarray:
     array([-55], dtype=int8)
     """
     _summed(inputs)
+    if holds_lists(inputs[0]):
+        return add_lists(inputs)
     # np.array, not .copy(): a 0-d input may come as a NumPy scalar, which np.add's
     # out= cannot take.
     total = np.array(inputs[0])

@@ -236,10 +236,11 @@ def _check_scalar(op: str, attr: AttrDef, kind: str, value: Any, in_list: bool =
 def _as_dtype(op: str, attr: AttrDef, value: Any, in_list: bool) -> np.dtype:
     if isinstance(value, np.dtype):
         return value
-    # A list of types may name resources and variants (a function's outputs, a dataset's
-    # components): they are object arrays here. A single type attr that asks for one
-    # (Cast to DT_RESOURCE) would make a tensor of no meaning.
-    if in_list and value in (DataType.DT_RESOURCE, DataType.DT_VARIANT):
+    # Variants (a list's element_dtype of nested lists, a dataset's components) and, in a
+    # list of types (a function's outputs), resources are object arrays here. A single
+    # type attr asking for a resource (Cast to DT_RESOURCE) would make a tensor of no
+    # meaning.
+    if value == DataType.DT_VARIANT or (in_list and value == DataType.DT_RESOURCE):
         return OBJECT
     if isinstance(value, DataType):
         raise UnimplementedError(

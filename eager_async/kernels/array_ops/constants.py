@@ -22,6 +22,7 @@ import numpy as np
 
 from ...errors import InvalidArgumentError
 from .._checks import shape_str, tf_name
+from ..list_ops.tensor_list import holds_lists, zeros_like_list
 from ..registry import op, same_shape
 from ..specs import Shape, TensorSpec
 from ._common import checked, read_ints, spec_of, unknown_dims, zero
@@ -69,7 +70,10 @@ def fill(dims: np.ndarray, value: np.ndarray) -> np.ndarray:
 
 @op("ZerosLike", shape=same_shape)
 def zeros_like(x: np.ndarray) -> np.ndarray:
-    """Zeros of x's shape and dtype; b"" for strings."""
+    """Zeros of x's shape and dtype; b"" for strings; an empty-valued TensorList for a
+    variant holding one (what a gradient of TensorArray code asks for)."""
+    if holds_lists(x):
+        return zeros_like_list(x)
     return np.full(x.shape, zero(x.dtype), x.dtype)
 
 
