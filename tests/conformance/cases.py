@@ -110,7 +110,11 @@ def load_records(tests_dir: Path) -> tuple[list[Call], dict[str, str]]:
             calls.append(Call(dist.op, _arrays(dist.inputs), dict(dist.attrs),
                               _label(family, seen, dist.op, "distribution"), "Distribution"))
         handle = getattr(module, "HANDLE", None)
+        # Programs of steps on one variable (``attrs`` of its VarHandleOp, ``steps``);
+        # programs of other shapes (file I/O) need the worker's own setup.
         for program in getattr(module, "PROGRAMS", []):
+            if not hasattr(program, "attrs"):
+                continue
             label = f"{family}: {program.name}"
             calls.append(Call("VarHandleOp", (), dict(program.attrs), f"{label} step 0",
                               "Program", label))
