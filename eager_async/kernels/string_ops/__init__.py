@@ -15,7 +15,18 @@ Each module's docstring says where TF differs from the textbook (Python's ``str`
 methods, C's printf, Python's ``re``). The kernels are re-exported here.
 """
 
-from . import elementwise, hashing, parsing, printf, printing, re2, regex, split_join
+from . import (
+    elementwise,
+    hashing,
+    match,
+    parsing,
+    printf,
+    printing,
+    re2,
+    regex,
+    split_join,
+    unicode,
+)
 from .elementwise import (
     string_length,
     string_lower,
@@ -40,6 +51,7 @@ __all__ = [
     "elementwise",
     "fingerprint64",
     "hashing",
+    "match",
     "parsing",
     "printf",
     "printing",
@@ -62,4 +74,5 @@ __all__ = [
     "string_upper",
     "substr",
     "summarize",
+    "unicode",
 ]
