@@ -50,6 +50,7 @@ __all__ = [
     "avg_pool",
     "conv2d",
     "depthwise_conv2d_native",
+    "explicit_padding",
     "geometry",
     "max_pool",
     "window",
@@ -185,13 +186,15 @@ def geometry(
             raise InvalidArgumentError("Dilated rates should be larger than 0.")
     if s[h] <= 0 or s[w] <= 0:
         raise InvalidArgumentError("Row and column strides should be larger than 0.")
-    pads = _explicit(padding, explicit_paddings, h, w, c)
+    pads = explicit_padding(padding, explicit_paddings, h, w, c)
     return Geometry(nchw, padding.decode(), (s[h], s[w]), (d[h], d[w]), pads, window_hw,
                     depth_window)  # fmt: skip
 
 
-def _explicit(padding: bytes, explicit: Sequence[int], h: int, w: int, c: int
-              ) -> tuple[tuple[int, int], tuple[int, int]]:  # fmt: skip
+def explicit_padding(padding: bytes, explicit: Sequence[int], h: int, w: int, c: int
+                     ) -> tuple[tuple[int, int], tuple[int, int]]:  # fmt: skip
+    """TF's ``CheckValidPadding`` of a 4-d op whose height, width and depth are dims
+    ``h``, ``w``, ``c``: the (before, after) pads of height and width."""
     if padding != b"EXPLICIT":
         if explicit:
             raise InvalidArgumentError(

@@ -17,7 +17,7 @@ import numpy as np
 
 from ...errors import InvalidArgumentError
 from .._checks import concrete_specs
-from ..conv import Window, window
+from ..conv import Window, explicit_padding, window
 from ..specs import Shape, TensorSpec
 
 Pads = tuple[tuple[int, int], tuple[int, int]]
@@ -48,25 +48,8 @@ def explicit_pads(padding: bytes, explicit: Sequence[int], nchw: bool = False) -
     >>> explicit_pads(b"EXPLICIT", [0, 0, 1, 2, 3, 4, 0, 0])
     ((1, 2), (3, 4))
     """
-    if padding != b"EXPLICIT":
-        if explicit:
-            raise InvalidArgumentError(
-                "explicit_paddings attribute must be empty if the padding attribute is not "
-                "EXPLICIT"
-            )
-        return (0, 0), (0, 0)
-    if len(explicit) != 8:
-        raise InvalidArgumentError(
-            f"explicit_paddings attribute must contain 8 values, but got: {len(explicit)}"
-        )
-    if min(explicit) < 0:
-        raise InvalidArgumentError("All elements of explicit_paddings must be nonnegative")
     h, w, c = (2, 3, 1) if nchw else (1, 2, 3)
-    if any(explicit[i] for i in (0, 1, 2 * c, 2 * c + 1)):
-        raise InvalidArgumentError(
-            "Nonzero explicit padding in the batch or depth dimensions is not supported"
-        )
-    return (explicit[2 * h], explicit[2 * h + 1]), (explicit[2 * w], explicit[2 * w + 1])
+    return explicit_padding(padding, explicit, h, w, c)
 
 
 def checked_window(size: int, k: int, stride: int, padding: bytes,
