@@ -33,7 +33,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError, PermissionDeniedError
 from ._checks import shape_str
-from .registry import op, same_shape
+from .registry import no_outputs, op, same_shape
 from .specs import Shape, TensorSpec
 from .string_ops import summarize
 
@@ -53,11 +53,8 @@ __all__ = [
 _LOG = logging.getLogger("eager_async.print")
 
 
-def _no_outputs(*specs: TensorSpec, **attrs: object) -> None:
-    return None
 
-
-@op("NoOp", shape=_no_outputs)
+@op("NoOp", shape=no_outputs)
 def no_op() -> None:
     """Nothing: a node other ops depend on for ordering."""
     return None

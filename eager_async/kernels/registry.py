@@ -40,6 +40,7 @@ __all__ = [
     "Shape",
     "TensorSpec",
     "lookup",
+    "no_outputs",
     "op",
     "registered_ops",
     "same_shape",
@@ -322,6 +323,11 @@ def registered_ops() -> list[str]:
 def same_shape(x: TensorSpec, *rest: Any, **attrs: Any) -> Shape:
     """The shape rule of ops whose one output has the shape of their first input."""
     return x.shape
+
+
+def no_outputs(*specs: Any, **attrs: Any) -> None:
+    """The shape rule of ops without outputs (an assignment, a ``_Send``)."""
+    return None
 
 
 def unknown_shape(*specs: Any, **attrs: Any) -> Shape:

@@ -47,7 +47,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError
 from ._checks import BOOL, STRING, shape_str, tf_name
-from .registry import lookup, op
+from .registry import lookup, no_outputs, op
 from .specs import Shape, TensorSpec
 from .variables import Variable
 
@@ -177,11 +177,6 @@ def _same_dtype(op: str, variable: Variable, updates: np.ndarray) -> None:
         )
 
 
-def _no_outputs(*specs: TensorSpec, **attrs: object) -> None:
-    """The shape rule of updates that check nothing before they see the variable."""
-    return None
-
-
 # --- ResourceScatter*: rows along the first dim ------------------------------------------
 
 
@@ -229,43 +224,43 @@ def _scatter(op: str, kind: str, resource: np.ndarray, indices: np.ndarray,
         )
 
 
-@op("ResourceScatterAdd", shape=_no_outputs)
+@op("ResourceScatterAdd", shape=no_outputs)
 def resource_scatter_add(resource: np.ndarray, indices: np.ndarray, updates: np.ndarray) -> None:
     """var[indices] += updates, duplicates adding up."""
     _scatter("ResourceScatterAdd", "add", resource, indices, updates)
 
 
-@op("ResourceScatterSub", shape=_no_outputs)
+@op("ResourceScatterSub", shape=no_outputs)
 def resource_scatter_sub(resource: np.ndarray, indices: np.ndarray, updates: np.ndarray) -> None:
     """var[indices] -= updates, duplicates subtracting in turn."""
     _scatter("ResourceScatterSub", "sub", resource, indices, updates)
 
 
-@op("ResourceScatterMul", shape=_no_outputs)
+@op("ResourceScatterMul", shape=no_outputs)
 def resource_scatter_mul(resource: np.ndarray, indices: np.ndarray, updates: np.ndarray) -> None:
     """var[indices] *= updates, duplicates multiplying in turn."""
     _scatter("ResourceScatterMul", "mul", resource, indices, updates)
 
 
-@op("ResourceScatterDiv", shape=_no_outputs)
+@op("ResourceScatterDiv", shape=no_outputs)
 def resource_scatter_div(resource: np.ndarray, indices: np.ndarray, updates: np.ndarray) -> None:
     """var[indices] /= updates; no update may be 0 and integers truncate toward zero."""
     _scatter("ResourceScatterDiv", "div", resource, indices, updates)
 
 
-@op("ResourceScatterMin", shape=_no_outputs)
+@op("ResourceScatterMin", shape=no_outputs)
 def resource_scatter_min(resource: np.ndarray, indices: np.ndarray, updates: np.ndarray) -> None:
     """var[indices] = min(var[indices], updates), the variable winning ties and NaNs."""
     _scatter("ResourceScatterMin", "min", resource, indices, updates)
 
 
-@op("ResourceScatterMax", shape=_no_outputs)
+@op("ResourceScatterMax", shape=no_outputs)
 def resource_scatter_max(resource: np.ndarray, indices: np.ndarray, updates: np.ndarray) -> None:
     """var[indices] = max(var[indices], updates), the variable winning ties and NaNs."""
     _scatter("ResourceScatterMax", "max", resource, indices, updates)
 
 
-@op("ResourceScatterUpdate", shape=_no_outputs)
+@op("ResourceScatterUpdate", shape=no_outputs)
 def resource_scatter_update(
     resource: np.ndarray, indices: np.ndarray, updates: np.ndarray
 ) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidArgumentError
-from .registry import op
+from .registry import no_outputs, op
 
 __all__ = ["rendezvous_key"]
 
@@ -41,16 +41,13 @@ def rendezvous_key(
         ) from None
 
 
-def _no_outputs(tensor: Any, **attrs: Any) -> None:
-    return None
-
 
 def _recv_shape(*, send_device: bytes, env: Any) -> None:
     env.cluster.address_of(send_device.decode(errors="replace"))  # some task must send it
     return None  # the shape is known once the sender has sent it
 
 
-@op("_Send", shape=_no_outputs)
+@op("_Send", shape=no_outputs)
 def send(
     tensor: np.ndarray, *, tensor_name: bytes, send_device: bytes, send_device_incarnation: int,
     recv_device: bytes, env: Any,

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import FailedPreconditionError, OutOfRangeError
-from ..registry import op
+from ..registry import no_outputs, op
 from ..specs import Shape, TensorSpec
 from .datasets import (
     Dataset,
@@ -94,17 +94,14 @@ def anonymous_iterator_v2(
     return variant(IteratorResource(output_types, output_shapes)), variant(_Deleter())
 
 
-def _no_outputs(*specs: Any, **attrs: Any) -> None:
-    return None
 
-
-@op("MakeIterator", shape=_no_outputs)
+@op("MakeIterator", shape=no_outputs)
 def make_iterator(dataset: np.ndarray, iterator: np.ndarray) -> None:
     """Start ``iterator`` over ``dataset``."""
     _iterator("MakeIterator", iterator).start(dataset_of("MakeIterator", dataset))
 
 
-@op("DeleteIterator", shape=_no_outputs)
+@op("DeleteIterator", shape=no_outputs)
 def delete_iterator(handle: np.ndarray, deleter: np.ndarray) -> None:
     """Nothing to free (see the module docstring)."""
     _iterator("DeleteIterator", handle)

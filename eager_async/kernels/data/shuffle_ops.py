@@ -25,7 +25,7 @@ import numpy as np
 
 from ...errors import InvalidArgumentError
 from ..philox import Philox
-from ..registry import op
+from ..registry import no_outputs, op
 from ..specs import Shape, TensorSpec
 from .datasets import (
     UNKNOWN,
@@ -227,11 +227,8 @@ def dummy_seed_generator() -> np.ndarray:
     return variant(_NoGenerator())
 
 
-def _no_outputs(*specs: Any, **attrs: Any) -> None:
-    return None
 
-
-@op("DeleteSeedGenerator", shape=_no_outputs)
+@op("DeleteSeedGenerator", shape=no_outputs)
 def delete_seed_generator(handle: np.ndarray, deleter: np.ndarray) -> None:
     """Nothing to free: a generator lives as long as a handle or a dataset holds it."""
     _generator("DeleteSeedGenerator", handle)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import InvalidArgumentError, UnimplementedError
-from ..registry import op
+from ..registry import no_outputs, op
 from ..specs import Shape, TensorSpec
 from .datasets import (
     Dataset,
@@ -217,11 +217,8 @@ def dummy_memory_cache() -> np.ndarray:
     return variant(_NoCache())
 
 
-def _no_outputs(*specs: Any, **attrs: Any) -> None:
-    return None
 
-
-@op("DeleteMemoryCache", shape=_no_outputs)
+@op("DeleteMemoryCache", shape=no_outputs)
 def delete_memory_cache(handle: np.ndarray, deleter: np.ndarray) -> None:
     """Nothing to free: a cache lives as long as a handle or a dataset holds it."""
     _cache_of("DeleteMemoryCache", handle)
