@@ -117,8 +117,7 @@ def _spec(a: np.ndarray) -> TensorSpec:
 # --- RandomUniform, RandomStandardNormal, TruncatedNormal: (shape) ---
 
 
-def _shape(shape: TensorSpec, *, env: object = None) -> Shape:
-    # The registry hands ``env`` to the shape rule too, since the kernel takes it.
+def _shape(shape: TensorSpec) -> Shape:
     return _make_shape(shape)
 
 
@@ -153,9 +152,7 @@ def truncated_normal(
 # --- RandomUniformInt: (shape, minval, maxval) ---
 
 
-def _uniform_int_shape(
-    shape: TensorSpec, minval: TensorSpec, maxval: TensorSpec, *, env: object = None
-) -> Shape:
+def _uniform_int_shape(shape: TensorSpec, minval: TensorSpec, maxval: TensorSpec) -> Shape:
     """TF's order: the bounds are scalars, the shape is valid, and only a non-empty
     output needs minval < maxval."""
     for name, spec in (("minval", minval), ("maxval", maxval)):

@@ -44,7 +44,6 @@ __all__ = [
     "op",
     "registered_ops",
     "same_shape",
-    "unknown_shape",
 ]
 
 Attrs = Mapping[str, Any]
@@ -152,8 +151,9 @@ class KernelSpec:
         return list(inferred)
 
     def _kwargs(self, binding: Binding, names: tuple[str, ...]) -> dict[str, Any]:
-        kwargs = {name: binding.attrs[name] for name in names}
-        if self.needs_env:
+        """The attrs a kernel or rule names, and ``env`` if it names that."""
+        kwargs = {name: binding.attrs[name] for name in names if name != "env"}
+        if "env" in names:
             if self.env is None:
                 raise InvalidArgumentError(f"{self.name} can only run inside a context")
             kwargs["env"] = self.env
@@ -263,8 +263,9 @@ def _keyword_names(fn: Callable[..., Any], definition: OpDef, what: str) -> tupl
             f"the {what} of {definition.name} takes {len(positional)} inputs; its op "
             f"definition has {len(definition.inputs)}"
         )
-    names = tuple(p.name for p in parameters if p.kind == p.KEYWORD_ONLY and p.name != "env")
-    unknown = set(names) - set(definition.attrs)
+    # "env" stays among the names: the function is handed the context's OpEnv there.
+    names = tuple(p.name for p in parameters if p.kind == p.KEYWORD_ONLY)
+    unknown = set(names) - set(definition.attrs) - {"env"}
     if unknown:
         raise TypeError(f"the {what} of {definition.name} names attrs it lacks: {unknown}")
     return names
@@ -327,9 +328,4 @@ def same_shape(x: TensorSpec, *rest: Any, **attrs: Any) -> Shape:
 
 def no_outputs(*specs: Any, **attrs: Any) -> None:
     """The shape rule of ops without outputs (an assignment, a ``_Send``)."""
-    return None
-
-
-def unknown_shape(*specs: Any, **attrs: Any) -> Shape:
-    """The shape rule of ops whose one output's shape is known only once it runs."""
     return None
