@@ -271,6 +271,10 @@ class FunctionLibrary:
             return FunctionKernel(function, env)
         return kernels.lookup(name).with_env(env)
 
+    def defines(self, name: str) -> bool:
+        """Whether ``name`` is a function registered here."""
+        return name in self._functions
+
     def add(self, function: FunctionSpec) -> None:
         """Register ``function``; the same definition again is fine, a different one
         under a registered name is INVALID_ARGUMENT."""

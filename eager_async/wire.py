@@ -9,8 +9,9 @@ hold shapes (cached per shape) and tensors, and the bytes are what TF's worker w
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -111,12 +112,20 @@ def decode_operation(op: Any) -> OpItem:
                 "remote_handle nor tensor"
             )
     try:
-        attrs = {key: _decode_attr(key, value.SerializeToString())
-                 for key, value in op.attrs.items()}
+        attrs = _decode_attrs(
+            tuple(sorted((key, value.SerializeToString()) for key, value in op.attrs.items()))
+        )
     except EagerError as error:
         raise type(error)(f"{op.name} (op id {op.id}): {error.message}") from error
     control = tuple(op.control_op_ids) if len(op.control_op_ids) else ()
     return OpItem(op.id, op.name, tuple(inputs), attrs, op.device, control, op.func_step_id)
+
+
+@lru_cache(maxsize=_ATTR_CACHE_SIZE)
+def _decode_attrs(encoded: tuple[tuple[str, bytes], ...]) -> Mapping[str, Any]:
+    """An op's attrs, one shared read-only mapping per encoding: the registry's memos
+    then find a stream of like ops by the mapping's identity."""
+    return MappingProxyType({key: _decode_attr(key, serialized) for key, serialized in encoded})
 
 
 @lru_cache(maxsize=_ATTR_CACHE_SIZE)

@@ -16,7 +16,7 @@ for a dtype but has no CPU kernel for it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -45,10 +45,27 @@ class Binding:
     attrs: Mapping[str, Any]
     out_dtypes: tuple[np.dtype, ...]
     out_counts: tuple[int | None, ...]
+    # Kernel keyword arguments by the attr names asked for (see ``kwargs``).
+    _kwargs: dict[tuple[str, ...], dict[str, Any]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    @property
+    def flat(self) -> bool:
+        """Whether every input argument is one tensor (the inputs need no grouping)."""
+        return all(isinstance(g, int) for g in self.groups)
 
     def split(self, flat: Sequence[Any]) -> list[Any]:
         """The inputs grouped by argument (a list for a list argument)."""
         return [flat[g] if isinstance(g, int) else list(flat[g]) for g in self.groups]
+
+    def kwargs(self, names: tuple[str, ...]) -> dict[str, Any]:
+        """The attrs ``names`` asks for, as keyword arguments (computed once per binding;
+        callers must not change the dict)."""
+        found = self._kwargs.get(names)
+        if found is None:
+            found = self._kwargs[names] = {name: self.attrs[name] for name in names}
+        return found
 
 
 def bind(definition: OpDef, dtypes: Sequence[np.dtype], attrs: Mapping[str, Any]) -> Binding:

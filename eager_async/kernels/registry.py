@@ -122,7 +122,10 @@ class KernelSpec:
         """Check the call, run the kernel; every output comes back as an ndarray of the
         dtype the op definition gives it."""
         binding = self.bind([a.dtype for a in inputs], attrs)
-        result = self.kernel(*binding.split(inputs), **self._kwargs(binding, self.attr_names))
+        args = inputs if binding.flat else binding.split(inputs)
+        result = self.kernel(*args, **self._kwargs(binding, self.attr_names))
+        if binding.out_counts == (None,):  # one output: most ops, the tiny ones among them
+            return [_as_array(result, binding.out_dtypes[0])]
         outputs = _flatten(self.name, result, binding.out_counts)
         return [
             _as_array(out, dtype) for out, dtype in zip(outputs, binding.out_dtypes, strict=True)
@@ -152,12 +155,11 @@ class KernelSpec:
 
     def _kwargs(self, binding: Binding, names: tuple[str, ...]) -> dict[str, Any]:
         """The attrs a kernel or rule names, and ``env`` if it names that."""
-        kwargs = {name: binding.attrs[name] for name in names if name != "env"}
-        if "env" in names:
-            if self.env is None:
-                raise InvalidArgumentError(f"{self.name} can only run inside a context")
-            kwargs["env"] = self.env
-        return kwargs
+        if "env" not in names:
+            return binding.kwargs(names)
+        if self.env is None:
+            raise InvalidArgumentError(f"{self.name} can only run inside a context")
+        return {**binding.kwargs(tuple(n for n in names if n != "env")), "env": self.env}
 
 
 def _as_array(output: Any, dtype: np.dtype) -> np.ndarray:
@@ -199,6 +201,7 @@ _REGISTRY: dict[str, KernelSpec] = {}
 _SHAPES: dict[Hashable, tuple[TensorSpec, ...]] = {}
 _BINDINGS: dict[Hashable, Binding] = {}
 _BY_IDENTITY: dict[tuple[str, int], tuple[Attrs, tuple[np.dtype, ...], Binding]] = {}
+_ATTRS_KEYS: dict[int, tuple[Attrs, Hashable | None]] = {}
 _MEMO_SIZE = 65_536
 _VALUE_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))
 _MAX_KEY_VALUES = 64
@@ -226,11 +229,19 @@ def _hashable(value: Any) -> Any:
 
 
 def _attrs_key(attrs: Attrs) -> Hashable | None:
-    key = tuple(sorted((k, _hashable(v)) for k, v in attrs.items()))
+    """The attrs as a dict key (None: a tensor attr); by the dict's identity first, as
+    the wire decoder hands out one dict per encoding (see ``KernelSpec.bind``)."""
+    known = _ATTRS_KEYS.get(id(attrs))
+    if known is not None and known[0] is attrs:
+        return known[1]
+    key: Hashable | None = tuple(sorted((k, _hashable(v)) for k, v in attrs.items()))
     try:
         hash(key)
     except TypeError:  # a tensor attr
-        return None
+        key = None
+    if len(_ATTRS_KEYS) >= _MEMO_SIZE:
+        _ATTRS_KEYS.clear()
+    _ATTRS_KEYS[id(attrs)] = (attrs, key)
     return key
 
 
