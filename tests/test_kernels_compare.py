@@ -132,7 +132,7 @@ ERRORS = [
     Bad("NotEqual", (f32([1, 2]), f32([[1, 2, 3]])), "Incompatible shapes: [2] vs. [1,3]"),
     Bad("NotEqual", (f32(1),), "do not match 1 inputs specified"),
     Bad("Less", (b(True), b(False)), "Value for attr 'T' of bool is not in the list of "
-        "allowed values: half"),
+        "allowed values: float, double, int32"),
     Bad("Less", (s(b"a"), s(b"b")), "of string is not in the list of allowed values"),
     Bad("LessEqual", (c64(1), c64(1)), "of complex64 is not in the list"),
     Bad("Greater", (f32([1, 2]), f32([1, 2, 3])), "Incompatible shapes"),

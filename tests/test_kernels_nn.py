@@ -302,7 +302,7 @@ FIL = f32(np.ones((2, 2, 2, 1)))
 FIL4 = f32(np.ones((2, 2, 4, 1)))  # depth 4 matches ONES read as NCHW
 ERRORS = [
     Bad("Relu", (b([True]),), "Value for attr 'T' of bool is not in the list of allowed "
-        "values: half"),
+        "values: float, double, int32"),
     Bad("Relu6", (c64([1]),), "of complex64 is not in the list"),
     Bad("Elu", (i32([1]),), "of int32 is not in the list of allowed values: half, "
         "bfloat16, float, double"),

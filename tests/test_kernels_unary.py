@@ -166,7 +166,7 @@ ERRORS = [
       for op in UNARY_OPS),
     Bad("Square", (b(True),), "of bool is not in the list of allowed values"),
     Bad("Abs", (u8(1),), "Value for attr 'T' of uint8 is not in the list of allowed values"
-        ": half, bfloat16, float, double, int8, int16, int32, int64"),
+        ": bfloat16, half, float, double, int8, int16, int32, int64"),
     Bad("Abs", (c64(1j),), "of complex64 is not in the list of allowed values"),
     # In the op def but without a CPU kernel: NOT_FOUND, as in TF.
     Bad("Reciprocal", (i32([0]),), "Could not find a CPU kernel for Reciprocal with "
@@ -175,9 +175,9 @@ ERRORS = [
         error=NotFoundError),
     Bad("Inv", (i64([2]),), "CPU kernel for Inv with T=int64", error=NotFoundError),
     Bad("Reciprocal", (u8([2]),), "of uint8 is not in the list of allowed values"
-        ": half, bfloat16, float, double, int8, int16, int32, int64, complex64"),
+        ": bfloat16, half, float, double, int8, int16, int32, int64, complex64"),
     Bad("Tan", (i32(1),), "of int32 is not in the list of allowed values"),
-    Bad("Floor", (i32(1),), "allowed values: half, bfloat16, float, double"),
+    Bad("Floor", (i32(1),), "allowed values: bfloat16, half, float, double"),
     Bad("Round", (i8(1),), "CPU kernel for Round with T=int8", error=NotFoundError),
     Bad("Round", (c64(1),), "CPU kernel for Round with T=complex64", error=NotFoundError),
     Bad("Round", (u8(1),), "of uint8 is not in the list of allowed values"),
@@ -186,7 +186,7 @@ ERRORS = [
     Bad("Rint", (i32(1),), "of int32 is not in the list of allowed values"),
     Bad("Digamma", (bf16(1),), "CPU kernel for Digamma with T=bfloat16", error=NotFoundError),
     Bad("Lgamma", (bf16(1),), "CPU kernel for Lgamma with T=bfloat16", error=NotFoundError),
-    Bad("Lgamma", (i32(1),), "allowed values: half, bfloat16, float, double"),
+    Bad("Lgamma", (i32(1),), "allowed values: bfloat16, half, float, double"),
     Bad("IsNan", (i32(1),), "of int32 is not in the list of allowed values"),
     Bad("Conj", (f32(1),), "of float is not in the list of allowed values: "
         "complex64, complex128"),

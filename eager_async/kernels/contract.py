@@ -236,16 +236,14 @@ def _check_scalar(op: str, attr: AttrDef, kind: str, value: Any, in_list: bool =
             value = float(value)
     if attr.allowed is not None and value not in attr.allowed:
         if kind == "type":
-            shown = type_names(attr.allowed)
             raise InvalidArgumentError(
                 f"Value for attr '{attr.name}' of {tf_name(value)} is not in the list of "
-                f"allowed values: {shown}\n\t; NodeDef: {{{{node {op}}}}}"
+                f"allowed values: {attr.allowed_text}\n\t; NodeDef: {{{{node {op}}}}}"
             )
-        shown = ", ".join(f'"{v.decode(errors="replace")}"' for v in sorted(attr.allowed))
         got = value.decode(errors="replace") if isinstance(value, bytes) else value
         raise InvalidArgumentError(
             f"Value for attr '{attr.name}' of \"{got}\" is not in the list of allowed "
-            f"values: {shown}\n\t; NodeDef: {{{{node {op}}}}}"
+            f"values: {attr.allowed_text}\n\t; NodeDef: {{{{node {op}}}}}"
         )
     return value
 

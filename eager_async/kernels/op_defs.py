@@ -83,12 +83,14 @@ class ArgDef:
 @dataclass(frozen=True, slots=True)
 class AttrDef:
     """One attr: its TF type (``int``, ``list(type)``, ...), default (``MISSING`` when the
-    caller must set it), allowed values, and minimum (a list's length, or an int)."""
+    caller must set it), allowed values (``allowed_text``: as TF lists them in messages,
+    in op-def order), and minimum (a list's length, or an int)."""
 
     name: str
     type: str
     default: Any = MISSING
     allowed: frozenset[Any] | None = None
+    allowed_text: str = ""
     minimum: int | None = None
 
 
@@ -160,8 +162,16 @@ def _attr(raw: Mapping[str, Any]) -> AttrDef:
         type=kind,
         default=_value(kind, raw["default"]) if "default" in raw else MISSING,
         allowed=None if allowed is None else frozenset(_allowed(kind, allowed)),
+        allowed_text="" if allowed is None else _allowed_text(kind, allowed),
         minimum=raw.get("minimum"),
     )
+
+
+def _allowed_text(kind: str, values: list[Any]) -> str:
+    """TF's own listing: type names without ``DT_`` (``int32, int64``), strings quoted."""
+    if kind.removeprefix("list(").removesuffix(")") == "type":
+        return ", ".join(name.removeprefix("DT_").lower() for name in values)
+    return ", ".join(f'"{value}"' for value in values)
 
 
 def _allowed(kind: str, values: list[Any]) -> list[Any]:
