@@ -251,34 +251,32 @@ def _draw(
     return draw(_stream(state), size).reshape(dims)
 
 
-@op("StatefulUniform", shape=_draw_shape)
-def stateful_uniform(
-    resource: np.ndarray, algorithm: np.ndarray, shape: np.ndarray, *, dtype: np.dtype
-) -> np.ndarray:
-    """Uniform values in [0, 1) from the generator's stream."""
-    dims = _draw_shape(_spec(resource), _spec(algorithm), _spec(shape))
-    draw: Draw = lambda s, n: philox.uniform(s, n, dtype)  # noqa: E731
-    return _draw("StatefulUniform", resource, algorithm, dims, dtype, draw)
+Distribution = Callable[[Philox, int, np.dtype], np.ndarray]
 
 
-@op("StatefulStandardNormalV2", shape=_draw_shape)
-def stateful_standard_normal_v2(
-    resource: np.ndarray, algorithm: np.ndarray, shape: np.ndarray, *, dtype: np.dtype
-) -> np.ndarray:
-    """Standard normal values from the generator's stream."""
-    dims = _draw_shape(_spec(resource), _spec(algorithm), _spec(shape))
-    draw: Draw = lambda s, n: philox.normal(s, n, dtype)  # noqa: E731
-    return _draw("StatefulStandardNormalV2", resource, algorithm, dims, dtype, draw)
+def _float_draw(name: str, distribution: Distribution, what: str) -> Callable[..., np.ndarray]:
+    """Register op ``name``, which draws ``what`` from the generator's stream: the float
+    draws differ only in their distribution."""
+
+    def kernel(
+        resource: np.ndarray, algorithm: np.ndarray, shape: np.ndarray, *, dtype: np.dtype
+    ) -> np.ndarray:
+        dims = _draw_shape(_spec(resource), _spec(algorithm), _spec(shape))
+        draw: Draw = lambda s, n: distribution(s, n, dtype)  # noqa: E731
+        return _draw(name, resource, algorithm, dims, dtype, draw)
+
+    kernel.__doc__ = f"{what} from the generator's stream."
+    return op(name, shape=_draw_shape)(kernel)
 
 
-@op("StatefulTruncatedNormal", shape=_draw_shape)
-def stateful_truncated_normal(
-    resource: np.ndarray, algorithm: np.ndarray, shape: np.ndarray, *, dtype: np.dtype
-) -> np.ndarray:
-    """Standard normal values within two standard deviations from the generator's stream."""
-    dims = _draw_shape(_spec(resource), _spec(algorithm), _spec(shape))
-    draw: Draw = lambda s, n: philox.truncated_normal(s, n, dtype)  # noqa: E731
-    return _draw("StatefulTruncatedNormal", resource, algorithm, dims, dtype, draw)
+stateful_uniform = _float_draw("StatefulUniform", philox.uniform, "Uniform values in [0, 1)")
+stateful_standard_normal_v2 = _float_draw(
+    "StatefulStandardNormalV2", philox.normal, "Standard normal values"
+)
+stateful_truncated_normal = _float_draw(
+    "StatefulTruncatedNormal", philox.truncated_normal,
+    "Standard normal values within two standard deviations",
+)  # fmt: skip
 
 
 @op("StatefulUniformInt", shape=_draw_int_shape)
