@@ -46,6 +46,7 @@ __all__ = [
     "held",
     "int_value",
     "object_of",
+    "object_or_dummy",
     "scalar",
     "variant",
 ]
@@ -156,6 +157,14 @@ def object_of(op: str, tensor: np.ndarray, kind: type[T], what: str) -> T:
         found = type(item).__name__ if tensor.ndim == 0 else f"tensor of shape {tensor.shape}"
         raise InvalidArgumentError(f"{op}: expected {what}, got a {found}")
     return item
+
+
+def object_or_dummy(op: str, tensor: np.ndarray, kind: type[T], dummy: type, what: str) -> T | None:
+    """What ``object_of`` gives, or None for the handle a Dummy* op made (``dummy``),
+    which asks the dataset to keep a ``kind`` object of its own."""
+    if isinstance(held(tensor), dummy):
+        return None
+    return object_of(op, tensor, kind, what)
 
 
 def dataset_of(op: str, tensor: np.ndarray) -> Dataset:

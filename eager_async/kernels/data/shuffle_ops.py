@@ -33,9 +33,9 @@ from .datasets import (
     Element,
     Iterator,
     dataset_of,
-    held,
     int_value,
     object_of,
+    object_or_dummy,
     scalar,
     variant,
 )
@@ -162,15 +162,10 @@ def _shuffle_v3_rule(
 
 def _generator(op_name: str, handle: np.ndarray) -> SeedGenerator | None:
     """The generator a seed_generator input holds; None for DummySeedGenerator's."""
-    value = held(handle)
-    if isinstance(value, SeedGenerator):
-        return value
-    if isinstance(value, _NoGenerator):
-        return None
-    raise InvalidArgumentError(
-        f"{op_name}: expected a seed generator (the output of AnonymousSeedGenerator or "
-        f"DummySeedGenerator), got a {type(value).__name__}"
-    )
+    return object_or_dummy(
+        op_name, handle, SeedGenerator, _NoGenerator,
+        "a seed generator (the output of AnonymousSeedGenerator or DummySeedGenerator)",
+    )  # fmt: skip
 
 
 @op("ShuffleDatasetV3", shape=_shuffle_v3_rule)

@@ -30,6 +30,7 @@ from .datasets import (
     held,
     int_value,
     object_of,
+    object_or_dummy,
     scalar,
     variant,
 )
@@ -175,15 +176,11 @@ class _Caching(Iterator):
 
 
 def _cache_of(op_name: str, handle: np.ndarray) -> MemoryCache | None:
-    value = held(handle)
-    if isinstance(value, MemoryCache):
-        return value
-    if isinstance(value, _NoCache):
-        return None
-    raise InvalidArgumentError(
-        f"{op_name}: expected a memory cache (the output of AnonymousMemoryCache or "
-        f"DummyMemoryCache), got a {type(value).__name__}"
-    )
+    """The cache a cache input holds; None for DummyMemoryCache's."""
+    return object_or_dummy(
+        op_name, handle, MemoryCache, _NoCache,
+        "a memory cache (the output of AnonymousMemoryCache or DummyMemoryCache)",
+    )  # fmt: skip
 
 
 @op("CacheDatasetV2", shape=scalar)
