@@ -16,6 +16,8 @@ from concurrent.futures import Executor as ThreadPool
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from . import kernels
 from .cluster import ClusterView
 from .devices import WorkerDevices
@@ -25,12 +27,15 @@ from .errors import (
     InvalidArgumentError,
 )
 from .executor import Executor
-from .functions import FunctionLibrary
+from .functions import FunctionLibrary, FunctionSpec
 from .handles import HandleTable, NodeInput, OpNode
 from .kernels import TensorSpec
+from .multi_task import MultiTaskFunction
 from .op_env import OpEnv, OpKernel
+from .partition import needs_partition
 from .peers import Peers
 from .records import (
+    CleanupItem,
     DecrefItem,
     HandleRef,
     InvalidItem,
@@ -50,6 +55,9 @@ FETCH_OP_ID = -1
 """``Operation.id`` asking for the outputs inline; nothing is registered for it."""
 
 _MAX_UNREPORTED = 10_000
+_MAX_OUTPUT_NUM = 1 << 16
+_MAX_STEPS = 10_000
+_U64 = (1 << 64) - 1  # a multi-device function's outputs, numbered
 
 
 class Context:
@@ -82,6 +90,9 @@ class Context:
         self._peers = peers
         self._table = HandleTable()
         self._functions = FunctionLibrary()
+        # Steps of component functions run here and not cleaned up yet (see close).
+        self._steps: dict[int, None] = {}
+        self._spanning: dict[str, tuple[FunctionSpec, ClusterView, bool]] = {}  # see _spans_tasks
         self._kernel_state: dict[Hashable, Any] = {}  # see OpEnv.state
         self._file_root = file_root  # see OpEnv.file_root
         self._executor = Executor(pool, self._on_done, max_queued_requests)
@@ -125,7 +136,15 @@ class Context:
             spec = kernels.lookup(name)
             if not spec.needs_env:  # nearly every op: no env to build
                 return spec
-        env = OpEnv(
+        env = self._env(step_id)
+        return self._functions.lookup(name, env)
+
+    def _env(self, step_id: int) -> OpEnv:
+        if step_id and step_id != self.id:
+            self._steps[step_id & _U64] = None
+            if len(self._steps) > _MAX_STEPS:  # a client that never cleans up
+                self._end_step(next(iter(self._steps)))
+        return OpEnv(
             context_id=self.id,
             step_id=step_id or self.id,
             rendezvous=self._rendezvous,
@@ -135,7 +154,6 @@ class Context:
             peers=self._peers,
             file_root=self._file_root,
         )
-        return self._functions.lookup(name, env)
 
     def lookup(self, name: str, env: OpEnv) -> OpKernel:
         """``name`` as a function registered in this context or an op, bound to ``env``."""
@@ -201,7 +219,8 @@ class Context:
         """Fail every pending op with CANCELLED ``reason`` and free every tensor."""
         self._closed = reason
         await self._executor.close(reason)
-        self._rendezvous.abort(self.id, reason)
+        for step in [self.id, *self._steps]:
+            self._end_step(step, reason)
         self._table.clear()
         self._functions.clear()
         self._kernel_state.clear()
@@ -224,9 +243,32 @@ class Context:
                 self._functions.add(function)
         elif isinstance(item, RemoveFunctionItem):
             self._functions.remove(item.name)
+        elif isinstance(item, CleanupItem):
+            self._end_step(item.step_id)
         elif isinstance(item, InvalidItem):
             raise item.error
         return QueueResult()
+
+    def _end_step(self, step_id: int, reason: str = "the step was cleaned up") -> None:
+        """Drop what the step's sends left, fail its receives here and in flight."""
+        step = step_id & _U64
+        self._steps.pop(step, None)
+        self._rendezvous.abort(step, reason)
+        if self._peers is not None:
+            self._peers.abort(step, CancelledError(reason))
+            self._peers.end_step(step)
+
+    def register_outputs(self, op_id: int, name: str, outputs: dict[int, np.ndarray]) -> None:
+        """Hold ``outputs[n]`` as the handle ``(op_id, n)`` (a component function's
+        outputs, numbered as its multi-device function's)."""
+        if any(not 0 <= n < _MAX_OUTPUT_NUM for n in outputs):
+            raise InvalidArgumentError(
+                f"output_num {sorted(outputs)} of {name}: each must be in [0, {_MAX_OUTPUT_NUM})"
+            )
+        width = max(outputs, default=-1) + 1
+        empty = np.zeros(0, np.float32)
+        node = OpNode.constant(op_id, name, [outputs.get(n, empty) for n in range(width)])
+        self._table.add(node, live=set(outputs))
 
     def _raise_unreported(self) -> None:
         """Raise the oldest async failure nobody has been told about, once: the others
@@ -247,12 +289,18 @@ class Context:
     def _prepare(self, item: OpItem) -> OpNode:
         try:
             self.devices.resolve(item.device)
+            remote = self._remote_inputs(item)
             kernel = self.kernel(item.name, item.step_id)
+            spec = self._functions.get(item.name)
+            if remote or (spec is not None and self._spans_tasks(spec)):
+                kernel = self._multi_task(item, spec, remote)
             inputs: list[NodeInput] = []
             specs: list[TensorSpec] = []
-            for source in item.inputs:
+            for position, source in enumerate(item.inputs):
+                if position in remote:
+                    continue
                 if isinstance(source, HandleRef):
-                    node, output = self._resolve(source)
+                    node, output = self._table.resolve(source)
                     inputs.append((node, output))
                     specs.append(node.spec(output))
                 else:
@@ -263,19 +311,54 @@ class Context:
             raise type(error)(f"{item.name} (op id {item.op_id}): {error.message}") from error
         return OpNode(item.op_id, item.name, kernel, item.attrs, inputs, out_specs)
 
-    def _resolve(self, ref: HandleRef) -> tuple[OpNode, int]:
-        # A handle naming no device is ours (TF 2.21 would treat it as remote and may
-        # crash); one naming another worker's device cannot be served here.
-        if ref.device:
-            try:
-                self.devices.resolve(ref.device)
-            except InvalidArgumentError:
-                raise InvalidArgumentError(
-                    f"Input handle (op {ref.op_id}, output {ref.output_num}) lives on "
-                    f"'{ref.device}', which is not a device of this worker "
-                    f"({', '.join(self.devices.names)}); remote inputs are not supported"
-                ) from None
-        return self._table.resolve(ref)
+    def _remote_inputs(self, item: OpItem) -> dict[int, HandleRef]:
+        """The inputs that are handles on other tasks of the cluster, by position. A
+        handle naming no device is ours (TF 2.21 would treat it as remote and may crash)."""
+        remote: dict[int, HandleRef] = {}
+        for position, source in enumerate(item.inputs):
+            if not isinstance(source, HandleRef) or not source.device:
+                continue
+            if source.device == self.devices.cpu:
+                continue
+            if self.cluster.address_of(source.device) is not None:
+                remote[position] = source
+            else:
+                self.devices.resolve(source.device)  # ours by task: is it a device we have?
+        return remote
+
+    def _spans_tasks(self, spec: FunctionSpec) -> bool:
+        """Whether a node of ``spec`` names another task's device (once per definition
+        and view of the cluster)."""
+        cached = self._spanning.get(spec.name)
+        if cached is None or cached[0] is not spec or cached[1] is not self.cluster:
+            cached = (spec, self.cluster, needs_partition(spec, self.cluster))
+            self._spanning[spec.name] = cached
+        return cached[2]
+
+    def _multi_task(
+        self, item: OpItem, spec: FunctionSpec | None, remote: dict[int, HandleRef]
+    ) -> OpKernel:
+        if spec is None:
+            ref = next(iter(remote.values()))
+            raise InvalidArgumentError(
+                f"Input handle (op {ref.op_id}, output {ref.output_num}) lives on "
+                f"'{ref.device}', another task: only a function can take inputs from other "
+                "tasks (TF's client copies them for an op); run the op on that task, or copy "
+                "the tensor here first"
+            )
+        env = self._env(item.step_id)
+        arg_devices = [
+            self.cluster.full_name(remote[i].device) if i in remote else self.devices.cpu
+            for i in range(len(item.inputs))
+        ]
+        return MultiTaskFunction(
+            spec,
+            env,
+            arg_devices=arg_devices,
+            remote_inputs=remote,
+            local_device=self.devices.cpu,
+            library=self._functions.get,
+        )
 
     async def _reply(self, reply: QueueResult | OpNode) -> QueueResult:
         if isinstance(reply, QueueResult):

@@ -158,12 +158,39 @@ class UnavailableError(EagerError):
 
 
 class PeerError(EagerError):
-    """A peer task answered a call of ours with an error status, which is passed on.
+    """A peer task answered a call of ours with an error status, which is passed on:
+    ``PeerError.of`` gives the error of that status (an ``InvalidArgumentError`` for
+    INVALID_ARGUMENT, ...), or a ``PeerError`` subclass carrying a status no other
+    class has (ABORTED, DEADLINE_EXCEEDED, UNKNOWN, ...).
 
-    >>> PeerError(StatusCode.NOT_FOUND, "no such key").code
+    >>> PeerError.of(StatusCode.NOT_FOUND, "no such key").code
     <StatusCode.NOT_FOUND: 5>
+    >>> PeerError.of(StatusCode.ABORTED, "restarted").code
+    <StatusCode.ABORTED: 10>
     """
 
-    def __init__(self, code: StatusCode | int, message: str) -> None:
-        super().__init__(message)
-        self.code = StatusCode(code)
+    @classmethod
+    def of(cls, code: StatusCode | int, message: str) -> EagerError:
+        """The error of status ``code`` with ``message``."""
+        code = StatusCode(code)
+        kind = _BY_CODE.get(code)
+        if kind is None:
+            kind = type(f"Peer{code.name.title().replace('_', '')}Error", (PeerError,), {
+                "code": code, "__doc__": f"A peer task answered {code.name}.",
+            })  # fmt: skip
+            _BY_CODE[code] = kind
+        return kind(message)
+
+
+_BY_CODE: dict[StatusCode, type[EagerError]] = {
+    StatusCode.INVALID_ARGUMENT: InvalidArgumentError,
+    StatusCode.NOT_FOUND: NotFoundError,
+    StatusCode.FAILED_PRECONDITION: FailedPreconditionError,
+    StatusCode.CANCELLED: CancelledError,
+    StatusCode.UNIMPLEMENTED: UnimplementedError,
+    StatusCode.OUT_OF_RANGE: OutOfRangeError,
+    StatusCode.RESOURCE_EXHAUSTED: ResourceExhaustedError,
+    StatusCode.PERMISSION_DENIED: PermissionDeniedError,
+    StatusCode.DATA_LOSS: DataLossError,
+    StatusCode.UNAVAILABLE: UnavailableError,
+}

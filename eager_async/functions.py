@@ -52,11 +52,15 @@ class NodeSpec:
     op: str
     inputs: tuple[str, ...]
     attrs: Mapping[str, Any]
+    device: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class FunctionSpec:
-    """A FunctionDef, decoded: signature, body and the ``ret`` map (output arg -> reference)."""
+    """A FunctionDef, decoded: signature, body and the ``ret`` map (output arg -> reference).
+
+    ``source`` is the FunctionDef as serialized, kept to send parts of it to other tasks
+    (``eager_async.partition``)."""
 
     name: str
     inputs: tuple[ArgSpec, ...]
@@ -64,6 +68,7 @@ class FunctionSpec:
     nodes: tuple[NodeSpec, ...]
     ret: Mapping[str, str]
     control_ret: Mapping[str, str] = field(default_factory=dict)
+    source: bytes = field(default=b"", compare=False, repr=False)
 
 
 def check_signature(spec: FunctionSpec) -> None:
@@ -213,6 +218,11 @@ class FunctionKernel:
                     f"(node '{node_name}' has {len(outputs)} outputs)"
                 ) from None
 
+        # Sends first, in the order of the body: a function split across tasks must not
+        # wait for another task's tensor before sending what that task waits for.
+        for node in spec.nodes:
+            if node.op == "_Send":
+                node_outputs(node.name)
         outputs: list[V] = []
         for arg in spec.outputs:
             ref = spec.ret.get(arg.name)
@@ -270,6 +280,10 @@ class FunctionLibrary:
         if function is not None:
             return FunctionKernel(function, env)
         return kernels.lookup(name).with_env(env)
+
+    def get(self, name: str) -> FunctionSpec | None:
+        """The function registered as ``name``, if any."""
+        return self._functions.get(name)
 
     def defines(self, name: str) -> bool:
         """Whether ``name`` is a function registered here."""

@@ -166,14 +166,18 @@ class HandleTable:
         """The live or pending op ``op_id``, if any."""
         return self._ops.get(op_id)
 
-    def add(self, node: OpNode) -> None:
-        """Register ``node``'s outputs as handles; a live op id is rejected."""
+    def add(self, node: OpNode, live: Iterable[int] | None = None) -> None:
+        """Register ``node``'s outputs (those numbered ``live``; all by default) as
+        handles; a live op id is rejected."""
         if node.op_id in self._ops:
             raise InvalidArgumentError(
                 f"Duplicate op id {node.op_id}: an op with that id is still live in this "
                 "context. Use a fresh id, or release the old handles first."
             )
-        node.live = (1 << len(node.specs)) - 1
+        if live is None:
+            node.live = (1 << len(node.specs)) - 1
+        else:
+            node.live = sum(1 << n for n in set(live))
         self._ops[node.op_id] = node
         self._discarded.pop(node.op_id, None)
 

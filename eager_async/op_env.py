@@ -118,6 +118,22 @@ class OpEnv:
             file_root=self.file_root,
         )
 
+    def at_step(self, step_id: int) -> OpEnv:
+        """This env sending and receiving under ``step_id`` (the parts of a function that
+        spans tasks meet in the rendezvous under a step of their own)."""
+        return OpEnv(
+            context_id=self.context_id,
+            step_id=step_id,
+            rendezvous=self.rendezvous,
+            lookup=self._lookup,
+            state=self.state,
+            cluster=self.cluster,
+            peers=self.peers,
+            scope=self.scope,
+            depth=self.depth,
+            file_root=self.file_root,
+        )
+
     def instance(self) -> OpEnv:
         """This env with kernel state of its own (an instantiation of functions apart
         from the context's, as a dataset iterator's), dropped with it."""

@@ -1,13 +1,16 @@
-"""Channels to the other tasks of a cluster, and the one call a worker makes to them:
-``WorkerService/RecvTensor``, which fetches a tensor another task's ``_Send`` left in its
-rendezvous (a client's local task, or another worker).
+"""Channels to the other tasks of a cluster, and the calls a worker makes to them as a
+member of the cluster: ``WorkerService/RecvTensor`` (fetch a tensor another task's
+``_Send`` left in its rendezvous), ``WorkerService/GetStatus`` (a peer's device
+incarnations), and, as an eager client of its peers in the client's context,
+``EagerService/Enqueue`` (register a component function, clean up after a step) and
+``EagerService/RunComponentFunction`` (run one).
 
-One grpclib channel per address, opened on first use and kept until ``close()``. Kernels
-run in worker threads; ``recv_tensor_blocking`` lets one wait for a peer's tensor while
-the event loop keeps serving.
+One grpclib channel per address, opened on first use and kept until ``close()``; HTTP/2
+keep-alive pings find a peer that died without closing its connection. Kernels run in
+worker threads: ``blocking`` lets one wait for a call while the event loop keeps serving.
 
 >>> peers = Peers(loop)                                            # doctest: +SKIP
->>> peers.recv_tensor_blocking("localhost:2222", step_id, key)     # doctest: +SKIP (a thread)
+>>> peers.blocking(peers.recv_tensor("localhost:2222", step_id, key))  # doctest: +SKIP
 array([1., 2.], dtype=float32)
 """
 
@@ -15,18 +18,39 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
+from collections.abc import Awaitable, Coroutine
+from typing import Any, TypeVar
 
 import numpy as np
 from grpclib.client import Channel
+from grpclib.config import Configuration
 from grpclib.exceptions import GRPCError, StreamTerminatedError
 
 from ._proto import tensorflow as tf
-from .errors import CancelledError, PeerError, UnavailableError, UnimplementedError
+from ._proto.tensorflow import eager
+from .devices import DeviceName
+from .errors import (
+    CancelledError,
+    EagerError,
+    PeerError,
+    UnavailableError,
+    UnimplementedError,
+)
 from .tensors import decode_tensor
 
 __all__ = ["Peers"]
 
-_MAX_MESSAGE = 2**31 - 1  # tensors of any size, as TF's own channels allow
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_U64 = (1 << 64) - 1
+
+# Calls that answer at once (registration, status); a step's calls wait for the step.
+_QUICK_DEADLINE = 60.0
+# A peer whose connection stays open but which stops answering pings is gone.
+_KEEPALIVE = Configuration(_keepalive_time=10.0, _keepalive_timeout=10.0)
 
 
 class Peers:
@@ -35,33 +59,89 @@ class Peers:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._channels: dict[str, Channel] = {}
+        self._incarnations: dict[tuple[str, str, int], int] = {}
+        # Receives in flight per step, and the steps aborted (why) until they end.
+        self._receiving: dict[int, dict[asyncio.Task[np.ndarray], None]] = {}
+        self._cancelled: dict[asyncio.Task[np.ndarray], EagerError] = {}
+        self._aborted: dict[int, EagerError] = {}
         self._closed = False
 
-    def _stub(self, address: str) -> tf.WorkerServiceStub:
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop the channels belong to."""
+        return self._loop
+
+    def _channel(self, address: str) -> Channel:
+        if self._closed:
+            raise CancelledError("the worker is shutting down")
         channel = self._channels.get(address)
         if channel is None:
             host, _, port = address.rpartition(":")
             if not host or not port.isdigit():
                 raise UnavailableError(f"Peer address '{address}' is not host:port")
-            channel = Channel(host, int(port))
+            channel = Channel(host.strip("[]"), int(port), config=_KEEPALIVE)
             self._channels[address] = channel
-        return tf.WorkerServiceStub(channel)
+        return channel
+
+    async def _call(self, address: str, what: str, call: Awaitable[T]) -> T:
+        """``call``'s reply; a peer's error keeps its status, an unreachable peer is
+        UNAVAILABLE naming it."""
+        try:
+            logger.debug("%s on %s", what, address)
+            return await call
+        except GRPCError as error:
+            raise PeerError.of(
+                error.status.value, f"{what} on {address}: {error.message}"
+            ) from None
+        except (OSError, StreamTerminatedError) as error:  # TimeoutError is an OSError
+            raise UnavailableError(
+                f"{what} on {address}: the task cannot be reached ({error or type(error).__name__})"
+            ) from None
 
     async def recv_tensor(self, address: str, step_id: int, key: str) -> np.ndarray:
-        """The tensor the task at ``address`` sent under (``step_id``, ``key``)."""
-        if self._closed:
-            raise CancelledError("the worker is shutting down")
-        request = tf.RecvTensorRequest(step_id=_signed(step_id), rendezvous_key=key)
+        """The tensor the task at ``address`` sent under (``step_id``, ``key``); fails
+        with the step's error once ``abort`` is called for the step."""
+        step = step_id & _U64
+        failure = self._aborted.get(step)
+        if failure is not None:
+            raise failure
+        task = asyncio.ensure_future(self._recv_tensor(address, step_id, key))
+        self._receiving.setdefault(step, {})[task] = None
         try:
-            reply = await self._stub(address).recv_tensor(request)
-        except GRPCError as error:
-            raise PeerError(
-                error.status.value, f"RecvTensor from {address} for '{key}': {error.message}"
-            ) from None
-        except (OSError, StreamTerminatedError) as error:
-            raise UnavailableError(
-                f"RecvTensor from {address} for '{key}': the task cannot be reached ({error})"
-            ) from None
+            return await task
+        except asyncio.CancelledError:
+            failure = self._cancelled.pop(task, None)
+            if failure is None:
+                raise
+            message = f"RecvTensor of '{key}' from {address}: {failure.message}"
+            raise type(failure)(message) from None
+        finally:
+            self._cancelled.pop(task, None)
+            pending = self._receiving.get(step)
+            if pending is not None:
+                pending.pop(task, None)
+                if not pending:
+                    del self._receiving[step]
+
+    def abort(self, step_id: int, error: EagerError) -> None:
+        """Fail the receives of ``step_id`` in flight and to come with ``error``, until
+        ``end_step`` (thread-safe)."""
+        self._loop.call_soon_threadsafe(self._abort, step_id & _U64, error)
+
+    def _abort(self, step: int, error: EagerError) -> None:
+        self._aborted.setdefault(step, error)
+        for task in self._receiving.get(step, ()):
+            self._cancelled[task] = error
+            task.cancel()
+
+    def end_step(self, step_id: int) -> None:
+        """Forget ``step_id`` (and why it was aborted) once nothing can receive in it."""
+        self._loop.call_soon_threadsafe(self._aborted.pop, step_id & _U64, None)
+
+    async def _recv_tensor(self, address: str, step_id: int, key: str) -> np.ndarray:
+        request = tf.RecvTensorRequest(step_id=_signed(step_id), rendezvous_key=key)
+        stub = tf.WorkerServiceStub(self._channel(address))
+        reply = await self._call(address, f"RecvTensor of '{key}'", stub.recv_tensor(request))
         if reply.is_dead:
             raise UnimplementedError(
                 f"RecvTensor from {address} for '{key}' returned a dead tensor (a branch of "
@@ -71,15 +151,54 @@ class Peers:
             raise UnavailableError(f"RecvTensor from {address} for '{key}' carried no tensor")
         return decode_tensor(reply.tensor)
 
-    def recv_tensor_blocking(self, address: str, step_id: int, key: str) -> np.ndarray:
-        """``recv_tensor`` from a kernel thread: waits there while the loop serves."""
-        future = asyncio.run_coroutine_threadsafe(
-            self.recv_tensor(address, step_id, key), self._loop
+    async def incarnation(self, address: str, device: str) -> int:
+        """The incarnation of ``device`` on the task at ``address``, from its GetStatus
+        (matched by device type and index: a TF task started under another job name
+        renames its devices per context, keeping their incarnations)."""
+        wanted = DeviceName.parse(device)
+        kind, index = wanted.type or "CPU", wanted.id or 0
+        cached = self._incarnations.get((address, kind, index))
+        if cached is not None:
+            return cached
+        stub = tf.WorkerServiceStub(self._channel(address))
+        reply = await self._call(
+            address, "GetStatus",
+            stub.get_status(tf.GetStatusRequest(), timeout=_QUICK_DEADLINE),
+        )  # fmt: skip
+        for attributes in reply.device_attributes:
+            name = DeviceName.parse(attributes.name)
+            if (name.type, name.id) == (kind, index):
+                self._incarnations[(address, kind, index)] = attributes.incarnation
+                return attributes.incarnation
+        raise UnavailableError(f"the task at {address} has no device {kind}:{index}")
+
+    async def enqueue(self, address: str, context_id: int, items: list[eager.QueueItem]) -> None:
+        """Enqueue ``items`` into the peer's context ``context_id`` (one unary call)."""
+        stub = eager.EagerServiceStub(self._channel(address))
+        request = eager.EnqueueRequest(context_id=context_id, queue=items)
+        await self._call(address, "Enqueue", stub.enqueue(request, timeout=_QUICK_DEADLINE))
+
+    async def run_component_function(
+        self, address: str, context_id: int, operation: eager.Operation
+    ) -> eager.RunComponentFunctionResponse:
+        """Run a component function the peer has registered; waits until it is done."""
+        stub = eager.EagerServiceStub(self._channel(address))
+        request = eager.RunComponentFunctionRequest(context_id=context_id, operation=operation)
+        return await self._call(
+            address, f"RunComponentFunction {operation.name}", stub.run_component_function(request)
         )
+
+    def blocking(self, call: Coroutine[Any, Any, T]) -> T:
+        """Run ``call`` on the event loop from a kernel thread, waiting there for it."""
+        future = asyncio.run_coroutine_threadsafe(call, self._loop)
         try:
             return future.result()
         except concurrent.futures.CancelledError:
-            raise CancelledError(f"RecvTensor from {address} for '{key}' was cancelled") from None
+            raise CancelledError("a call to a peer task was cancelled") from None
+
+    def recv_tensor_blocking(self, address: str, step_id: int, key: str) -> np.ndarray:
+        """``recv_tensor`` from a kernel thread: waits there while the loop serves."""
+        return self.blocking(self.recv_tensor(address, step_id, key))
 
     def close(self) -> None:
         """Close every channel; calls in flight fail."""

@@ -13,6 +13,7 @@ from .errors import EagerError
 from .functions import FunctionSpec
 
 __all__ = [
+    "CleanupItem",
     "DecrefItem",
     "HandleRef",
     "Input",
@@ -94,10 +95,18 @@ class RemoveFunctionItem:
 
 @dataclass(frozen=True, slots=True)
 class NoopItem:
-    """An item that only needs an empty reply (sync_remote_executor_for_stream,
-    cleanup_function); ``wait`` asks to wait for everything enqueued before it."""
+    """An item that only needs an empty reply (sync_remote_executor_for_stream);
+    ``wait`` asks to wait for everything enqueued before it."""
 
     wait: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CleanupItem:
+    """A step of component functions is over (TF's ``cleanup_function``): what its
+    ``_Send``s left unclaimed is dropped."""
+
+    step_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +124,7 @@ Item = (
     | RegisterFunctionItem
     | RemoveFunctionItem
     | NoopItem
+    | CleanupItem
     | InvalidItem
 )
 

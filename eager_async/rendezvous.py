@@ -29,6 +29,11 @@ class Rendezvous:
         self._loop = loop
         self._slots: dict[tuple[int, str], asyncio.Future[np.ndarray]] = {}
 
+    @property
+    def pending(self) -> int:
+        """How many receivers wait for a send."""
+        return sum(1 for slot in self._slots.values() if not slot.done())
+
     def _slot(self, step_id: int, key: str) -> asyncio.Future[np.ndarray]:
         return self._slots.setdefault((step_id & _U64, key), self._loop.create_future())
 

@@ -158,7 +158,7 @@ class Runtime:
             devices=devices,
             pool=self.pool,
             rendezvous=self.rendezvous,
-            cluster=self._cluster(request.server_def, devices),
+            cluster=self._cluster(request.server_def, devices, request.cluster_device_attributes),
             peers=self._peers,
             max_queued_requests=self.options.max_queued_requests,
             file_root=self.options.file_root,
@@ -187,7 +187,9 @@ class Runtime:
         context.view_id = request.context_view_id
         if request.server_def is not None:
             context.devices = self._devices(request.server_def)
-            context.cluster = self._cluster(request.server_def, context.devices)
+            context.cluster = self._cluster(
+                request.server_def, context.devices, request.cluster_device_attributes
+            )
         return eager.UpdateContextResponse(
             device_attributes=self.device_attributes(context.devices)
         )
@@ -205,21 +207,28 @@ class Runtime:
     async def run_component_function(
         self, context_id: int, item: OpItem, output_nums: Sequence[int]
     ) -> QueueResult:
-        """Run one op to completion and report the outputs ``output_nums`` asked for."""
+        """Run a component function (an op) to completion, as TF's worker does: with op
+        id -1 the reply carries its outputs; otherwise they become the handles
+        ``(op_id, output_nums[i])`` (``i`` without ``output_nums``), those of the
+        multi-device function the component is part of, and the reply carries shapes."""
         # Run it as a sync request would, whatever the context's mode.
         fetch = OpItem(
             FETCH_OP_ID, item.name, item.inputs, item.attrs, item.device, step_id=item.step_id
         )
         with self.context(context_id).in_use() as context:
             (result,) = await context.enqueue([fetch])
-        try:
-            chosen = [result.tensors[i] for i in (output_nums or range(len(result.tensors)))]
-        except IndexError:
-            raise InvalidArgumentError(
-                f"output_num asks for outputs {list(output_nums)} of {item.name}, which has "
-                f"{len(result.tensors)}"
-            ) from None
-        return QueueResult(shapes=tuple(t.shape for t in chosen), tensors=tuple(chosen))
+            if item.op_id == FETCH_OP_ID:
+                return QueueResult(tensors=result.tensors)
+            numbers = list(output_nums) if output_nums else list(range(len(result.tensors)))
+            if len(numbers) != len(result.tensors) or len(set(numbers)) != len(numbers):
+                raise InvalidArgumentError(
+                    f"output_num names {len(numbers)} outputs ({numbers}) for {item.name}, "
+                    f"which gave {len(result.tensors)}: name each output once"
+                )
+            context.register_outputs(
+                item.op_id, item.name, dict(zip(numbers, result.tensors, strict=True))
+            )
+        return QueueResult(shapes=tuple(t.shape for t in result.tensors))
 
     async def recv_tensor(self, step_id: int, key: str) -> np.ndarray:
         """The tensor a ``_Send`` op left under (``step_id``, ``key``); waits for it.
@@ -264,9 +273,18 @@ class Runtime:
             job=server_def.job_name, task=server_def.task_index, replica=server_def.replica
         )
 
-    @staticmethod
-    def _cluster(server_def: tf.ServerDef | None, devices: WorkerDevices) -> ClusterView:
-        return ClusterView.from_server_def(server_def, local=(devices.job, devices.task))
+    def _cluster(
+        self,
+        server_def: tf.ServerDef | None,
+        devices: WorkerDevices,
+        cluster_devices: Sequence[tf.DeviceAttributes],
+    ) -> ClusterView:
+        # Our own incarnations are known whatever the client sent.
+        return ClusterView.from_server_def(
+            server_def,
+            local=(devices.job, devices.task),
+            devices=[*cluster_devices, *self.device_attributes(devices)],
+        )
 
     def _fresh_id(self) -> int:
         while True:
@@ -289,4 +307,3 @@ class Runtime:
                 await self._drop(
                     context_id, f"no request for more than {context.keep_alive_secs} s"
                 )
-

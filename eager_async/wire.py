@@ -21,6 +21,7 @@ from .dtypes import from_numpy
 from .errors import EagerError, InvalidArgumentError, UnimplementedError
 from .functions import ArgSpec, FunctionSpec, NodeSpec
 from .records import (
+    CleanupItem,
     DecrefItem,
     HandleRef,
     Input,
@@ -88,7 +89,7 @@ def _decode_item(item: Any) -> Item:
     if kind == "sync_remote_executor_for_stream":
         return NoopItem(wait=True)
     if kind == "cleanup_function":
-        return NoopItem()
+        return CleanupItem(item.cleanup_function.step_id)
     if kind == "send_packed_handle":
         raise UnimplementedError("send_packed_handle items are not supported by eager_async")
     raise InvalidArgumentError("the queue item is empty (no item oneof field is set)")
@@ -152,7 +153,7 @@ def decode_function(function: Any) -> FunctionSpec:
         raise InvalidArgumentError("the FunctionDef has no signature name")
     try:
         nodes = tuple(
-            NodeSpec(node.name, node.op, tuple(node.input), decode_attrs(node.attr))
+            NodeSpec(node.name, node.op, tuple(node.input), decode_attrs(node.attr), node.device)
             for node in function.node_def
         )
     except EagerError as error:
@@ -164,7 +165,14 @@ def decode_function(function: Any) -> FunctionSpec:
         nodes=nodes,
         ret=dict(function.ret),
         control_ret=dict(function.control_ret),
+        source=_serialized(function),
     )
+
+
+def _serialized(message: Any) -> bytes:
+    """A protobuf (upb) or betterproto2 message's bytes."""
+    serialize = getattr(message, "SerializeToString", None)
+    return serialize() if serialize is not None else bytes(message)
 
 
 def _arg(arg: Any) -> ArgSpec:

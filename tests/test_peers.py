@@ -5,6 +5,7 @@ workers on loopback ports; the client's ServerDef tells each where the other is.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 
 import numpy as np
@@ -83,7 +84,7 @@ async def test_recv_fetches_from_the_sending_task(
             register_function=pb.RegisterFunctionOp(function_def=receiver))]))
         # The receive starts first and waits for the send, on another connection.
         received = asyncio.ensure_future(stubs[0].run_component_function(
-            component(1, "Receiver")))
+            component(-1, "Receiver")))
         await asyncio.sleep(0)
         await stubs[1].run_component_function(component(2, "Sender", np.float32([1.5, 2])))
         reply = await asyncio.wait_for(received, 30)
@@ -113,3 +114,172 @@ async def test_a_device_of_no_task_is_refused_when_queued(
         assert "/job:worker/task:1" in (caught.value.message or "")
     finally:
         channel.close()
+
+
+# -- functions across tasks -------------------------------------------------------------
+
+F32 = np.dtype(np.float32)
+RESOURCE = 20  # DT_RESOURCE
+
+
+def function(name: str, inputs: list[tuple[str, int]], outputs: list[tuple[str, int]],
+             nodes: list[tf.NodeDef], ret: dict[str, str]) -> tf.FunctionDef:
+    return tf.FunctionDef(
+        signature=tf.OpDef(name=name,
+                           input_arg=[tf.OpDefArgDef(name=n, type=t) for n, t in inputs],
+                           output_arg=[tf.OpDefArgDef(name=n, type=t) for n, t in outputs]),
+        node_def=nodes, ret=ret)
+
+
+def register(function_def: tf.FunctionDef) -> pb.QueueItem:
+    return pb.QueueItem(register_function=pb.RegisterFunctionOp(function_def=function_def))
+
+
+def enqueue(*items: pb.QueueItem) -> pb.EnqueueRequest:
+    return pb.EnqueueRequest(context_id=CONTEXT, queue=list(items))
+
+
+def operation(op_id: int, name: str, *inputs: pb.RemoteTensorHandle | np.ndarray,
+              attrs: dict[str, object] | None = None, device: str = TASK0) -> pb.QueueItem:
+    return pb.QueueItem(operation=pb.Operation(
+        id=op_id, name=name, device=device,
+        op_inputs=[pb.OperationInput(remote_handle=x) if isinstance(x, pb.RemoteTensorHandle)
+                   else pb.OperationInput(tensor=encode_tensor(x)) for x in inputs],
+        attrs={k: encode_attr(v) for k, v in (attrs or {}).items()}))
+
+
+def remote_handle(op_id: int, device: str, dtype: int = RESOURCE) -> pb.RemoteTensorHandle:
+    return pb.RemoteTensorHandle(op_id=op_id, output_num=0, device=device, op_device=device,
+                                 dtype=dtype)
+
+
+@pytest.fixture
+async def stubs(
+    cluster: tuple[EagerServer, EagerServer],
+) -> AsyncIterator[list[pb.EagerServiceStub]]:
+    channels = [Channel("127.0.0.1", s.port) for s in cluster]
+    try:
+        stubs = [pb.EagerServiceStub(c) for c in channels]
+        await create_both(stubs, (cluster[0].port, cluster[1].port))
+        yield stubs
+    finally:
+        for channel in channels:
+            channel.close()
+
+
+async def make_variable(stub: pb.EagerServiceStub, op_id: int, value: np.ndarray) -> None:
+    """A variable on task 1 (its handle is (op_id, 0) there), holding ``value``."""
+    await stub.enqueue(enqueue(
+        operation(op_id, "VarHandleOp", device=TASK1, attrs={
+            "dtype": F32, "shape": tf.TensorShapeProto(), "shared_name": b"v", "container": b""}),
+        operation(op_id + 1, "AssignVariableOp", remote_handle(op_id, TASK1), value,
+                  device=TASK1, attrs={"dtype": F32})))
+
+
+async def test_a_function_reads_a_variable_on_another_task(
+    stubs: list[pb.EagerServiceStub],
+) -> None:
+    # The parameter-server pattern: the function runs on task 0, its input is a variable
+    # on task 1. Task 0 places the read (and the update) beside the variable, registers
+    # that part on task 1 and runs it there; the value comes back through RecvTensor.
+    await make_variable(stubs[1], 1, np.float32([1, 2]))
+    step = function("ReadPlus", [("v", RESOURCE), ("x", 1)], [("y", 1)], [
+        node("read", "ReadVariableOp", ["v"], {"dtype": F32}),
+        node("sum", "AddV2", ["read:value:0", "x"], {"T": F32}),
+        node("update", "AssignAddVariableOp", ["v", "x"], {"dtype": F32}),
+    ], {"y": "sum:z:0"})
+    step.control_ret["update"] = "update"
+    await stubs[0].enqueue(enqueue(register(step)))
+    for expected in ([11, 22], [21, 42]):
+        reply = await stubs[0].enqueue(enqueue(operation(
+            -1, "ReadPlus", remote_handle(1, TASK1), np.float32([10, 20]))))
+        np.testing.assert_array_equal(decode_tensor(reply.queue_response[0].tensor[0]),
+                                      np.float32(expected))
+    reply = await stubs[1].enqueue(enqueue(operation(
+        -1, "ReadVariableOp", remote_handle(1, TASK1), device=TASK1, attrs={"dtype": F32})))
+    np.testing.assert_array_equal(decode_tensor(reply.queue_response[0].tensor[0]),
+                                  np.float32([21, 42]))
+
+
+async def test_a_function_whose_nodes_name_another_task_runs_there(
+    stubs: list[pb.EagerServiceStub],
+) -> None:
+    # As TF's client sends a tf.function with `with tf.device(task 1)` inside: whole.
+    span = function("Span", [("x", 1)], [("z", 1)], [
+        node("twice", "AddV2", ["x", "x"], {"T": F32}),
+        tf.NodeDef(name="square", op="Mul", input=["twice:z:0", "twice:z:0"], device=TASK1,
+                   attr={"T": encode_attr(F32)}),
+        tf.NodeDef(name="check", op="CheckNumerics", input=["square:z:0"], device=TASK1,
+                   attr={"T": encode_attr(F32), "message": encode_attr(b"boom")}),
+    ], {"z": "check:output:0"})
+    await stubs[0].enqueue(enqueue(register(span)))
+    reply = await stubs[0].enqueue(enqueue(operation(-1, "Span", np.float32([1, 2]))))
+    np.testing.assert_array_equal(decode_tensor(reply.queue_response[0].tensor[0]),
+                                  np.float32([4, 16]))
+    # The part on task 1 fails: the step fails with its status and message, and waits
+    # for nothing (task 0 was waiting for the result task 1 never sends).
+    with pytest.raises(GRPCError) as caught:
+        await asyncio.wait_for(stubs[0].enqueue(enqueue(operation(
+            -1, "Span", np.float32([np.inf])))), 30)
+    assert caught.value.status == Status.INVALID_ARGUMENT
+    assert "boom : Tensor had Inf values" in (caught.value.message or "")
+    reply = await stubs[0].enqueue(enqueue(operation(-1, "Span", np.float32([3]))))
+    np.testing.assert_array_equal(decode_tensor(reply.queue_response[0].tensor[0]), [36])
+
+
+async def test_an_op_cannot_take_an_input_from_another_task(
+    stubs: list[pb.EagerServiceStub],
+) -> None:
+    await make_variable(stubs[1], 1, np.float32([1, 2]))
+    with pytest.raises(GRPCError) as caught:
+        await stubs[0].enqueue(enqueue(operation(
+            -1, "ReadVariableOp", remote_handle(1, TASK1), attrs={"dtype": F32})))
+    assert caught.value.status == Status.INVALID_ARGUMENT
+    assert "only a function can take inputs from other tasks" in (caught.value.message or "")
+
+
+# -- peers that fail --------------------------------------------------------------------
+
+def recv_from_task1(op_id: int) -> pb.QueueItem:
+    return operation(op_id, "_Recv", attrs={**EDGE, "tensor_type": F32})
+
+
+async def test_a_peer_that_is_down_is_unavailable_naming_it() -> None:
+    async with EagerServer("127.0.0.1", 0) as task0:
+        with socket.socket() as unused:  # a port nobody listens on
+            unused.bind(("127.0.0.1", 0))
+            dead_port = unused.getsockname()[1]
+        channel = Channel("127.0.0.1", task0.port)
+        try:
+            stub = pb.EagerServiceStub(channel)
+            await stub.create_context(pb.CreateContextRequest(
+                context_id=CONTEXT, server_def=server_def(0, (task0.port, dead_port))))
+            with pytest.raises(GRPCError) as caught:
+                await asyncio.wait_for(stub.enqueue(enqueue(recv_from_task1(-1))), 30)
+            assert caught.value.status == Status.UNAVAILABLE
+            assert f"127.0.0.1:{dead_port}" in (caught.value.message or "")
+            assert "cannot be reached" in (caught.value.message or "")
+        finally:
+            channel.close()
+
+
+async def test_closing_a_context_cancels_its_pending_receives(
+    stubs: list[pb.EagerServiceStub], cluster: tuple[EagerServer, EagerServer],
+) -> None:
+    # Task 0 waits for a tensor task 1 never sends; closing the context ends the wait
+    # with CANCELLED and frees what it held on both tasks.
+    pending = asyncio.ensure_future(stubs[0].enqueue(enqueue(recv_from_task1(-1))))
+    for _ in range(200):  # until task 1 serves the RecvTensor it waits in
+        if cluster[1].runtime.rendezvous.pending:
+            break
+        await asyncio.sleep(0.01)
+    assert cluster[1].runtime.rendezvous.pending == 1
+    await stubs[0].close_context(pb.CloseContextRequest(context_id=CONTEXT))
+    with pytest.raises(GRPCError) as caught:
+        await asyncio.wait_for(pending, 30)
+    assert caught.value.status == Status.CANCELLED
+    for _ in range(200):
+        if not cluster[1].runtime.rendezvous.pending:
+            break
+        await asyncio.sleep(0.01)
+    assert cluster[1].runtime.rendezvous.pending == 0

@@ -66,7 +66,7 @@ async def test_device_names_follow_the_server_def(stub: pb.EagerServiceStub) -> 
     await expect_status(stub.enqueue(enqueue(CONTEXT, op(2, "Identity", np.float32(1)))),
                         Status.INVALID_ARGUMENT, "Available devices: " + name)
     await expect_status(stub.enqueue(enqueue(CONTEXT, op(2, "Identity", handle(1), device=name))),
-                        Status.INVALID_ARGUMENT, "not a device of this worker")
+                        Status.INVALID_ARGUMENT, "belongs to no task of this context's cluster")
 
 
 async def test_send_run_fetch_and_decref(stub: pb.EagerServiceStub) -> None:
@@ -161,7 +161,7 @@ async def test_sync_runtime_failure_registers_nothing(stub: pb.EagerServiceStub)
         (op(1, "Identity", np.float32(1), device="/job:worker/replica:0/task:0/device:GPU:0"),
          Status.INVALID_ARGUMENT, "Available devices: " + DEVICE),
         (op(1, "Identity", handle(5, device="/job:localhost/replica:0/task:0/device:CPU:0")),
-         Status.INVALID_ARGUMENT, "remote inputs are not supported"),
+         Status.INVALID_ARGUMENT, "belongs to no task of this context's cluster"),
         (op(1, "Identity", np.float32(1), device="not a device"), Status.INVALID_ARGUMENT,
          "Malformed device name"),
         (pb.QueueItem(), Status.INVALID_ARGUMENT, "queue item is empty"),
@@ -353,18 +353,27 @@ async def test_removed_function_calls_are_not_found(stub: pb.EagerServiceStub) -
 
 
 async def test_run_component_function(stub: pb.EagerServiceStub) -> None:
+    # As TF's worker: op id -1 returns the outputs; another op id holds them as the
+    # handles (op id, output_num[i]) of the parent function and returns their shapes.
     from test_functions import square
 
     await make_context(stub)
     register = pb.QueueItem(register_function=pb.RegisterFunctionOp(function_def=square()))
     await stub.enqueue(enqueue(CONTEXT, register, send(1, np.float32(6))))
     reply = await stub.run_component_function(pb.RunComponentFunctionRequest(
-        context_id=CONTEXT, operation=op(7, "SquareFn", handle(1)).operation, output_num=[0]))
-    assert [decode_shape(s) for s in reply.shape] == [()]
-    assert decode_tensor(reply.tensor[0]) == np.float32(36)
-    await expect_status(stub.run_component_function(pb.RunComponentFunctionRequest(
-        context_id=CONTEXT, operation=op(8, "SquareFn", handle(1)).operation, output_num=[3])),
-        Status.INVALID_ARGUMENT, "output_num")
+        context_id=CONTEXT, operation=op(-1, "SquareFn", handle(1)).operation))
+    assert reply.shape == [] and decode_tensor(reply.tensor[0]) == np.float32(36)
+    reply = await stub.run_component_function(pb.RunComponentFunctionRequest(
+        context_id=CONTEXT, operation=op(7, "SquareFn", handle(1)).operation, output_num=[3]))
+    assert [decode_shape(s) for s in reply.shape] == [()] and reply.tensor == []
+    fetched = await stub.enqueue(enqueue(CONTEXT, op(-1, "Identity", handle(7, 3))))
+    assert decode_tensor(fetched.queue_response[0].tensor[0]) == np.float32(36)
+    await expect_status(stub.enqueue(enqueue(CONTEXT, op(-1, "Identity", handle(7, 0)))),
+                        Status.INVALID_ARGUMENT, "Op ID: 7, Output num: 0")
+    for output_num in ([0, 1], [1 << 20], [-1]):
+        await expect_status(stub.run_component_function(pb.RunComponentFunctionRequest(
+            context_id=CONTEXT, operation=op(8, "SquareFn", handle(1)).operation,
+            output_num=output_num)), Status.INVALID_ARGUMENT, "output_num")
 
 
 async def test_bad_requests_leave_other_contexts_intact(stub: pb.EagerServiceStub) -> None:
