@@ -32,7 +32,7 @@ from .cluster import ClusterView
 from .dtypes import DataType, from_numpy
 from .errors import InvalidArgumentError, UnimplementedError
 from .functions import FunctionSpec, NodeSpec
-from .kernels.op_defs import op_def
+from .kernels.op_defs import MISSING, op_def
 
 __all__ = ["Partition", "RemotePart", "needs_partition", "partition"]
 
@@ -239,19 +239,28 @@ class _Splitter:
                 attrs[key] = self.call_attrs.get(value.name)
         callee = self.library(node.op)
         if callee is not None:
-            return [(arg.name, [_data_type(arg.dtype, arg.name)]) for arg in callee.outputs]
+            return [
+                (arg.name, [_data_type(arg.dtype, f"{node.name}:{arg.name}")])
+                for arg in callee.outputs
+            ]
         definition = op_def(node.op)
         if definition is None:
             raise InvalidArgumentError(f"Function '{self.spec.name}': unknown op '{node.op}'")
+        for name, attr in definition.attrs.items():
+            if name not in attrs and attr.default is not MISSING:
+                attrs[name] = attr.default  # TF leaves defaults out of NodeDefs
         outputs: list[tuple[str, list[DataType]]] = []
         for arg in definition.outputs:
             if arg.type_list_attr:
-                types = [_data_type(t, arg.name) for t in attrs.get(arg.type_list_attr, [])]
+                types = [
+                    _data_type(t, f"{node.name}:{arg.name}")
+                    for t in attrs.get(arg.type_list_attr, [])
+                ]
             else:
                 one = (
                     DataType.from_string("DT_" + arg.type_name.upper())
                     if arg.type_name
-                    else _data_type(attrs.get(arg.type_attr), arg.name)
+                    else _data_type(attrs.get(arg.type_attr), f"{node.name}:{arg.name} ({node.op})")
                 )
                 types = [one] * (int(attrs.get(arg.number_attr, 1)) if arg.number_attr else 1)
             outputs.append((arg.name, types))
@@ -398,7 +407,9 @@ def _data_type(value: Any, what: str) -> DataType:
         return DataType(value)
     if isinstance(value, np.dtype):
         return from_numpy(value)
-    raise InvalidArgumentError(f"cannot tell the type of '{what}' to send it between tasks")
+    raise InvalidArgumentError(
+        f"cannot tell the type of '{what}' (got {value!r}) to send it between tasks"
+    )
 
 
 def _local(node: NodeSpec) -> NodeSpec:
