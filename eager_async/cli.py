@@ -6,12 +6,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
 import logging
+import os
+import shlex
 import signal
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import bench
+from .local_cluster import LocalCluster, LocalClusterError, Task
 from .runtime import RuntimeOptions
 from .server import EagerServer
 
@@ -27,15 +32,56 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=50051, help="port (0 picks a free one)")
     serve.add_argument("--job", default="worker", help="job name when a client sends none")
     serve.add_argument("--task", type=int, default=0, help="task index when a client sends none")
-    serve.add_argument("--threads", type=int, default=None, help="kernel threads")
-    serve.add_argument("--max-queued-requests", type=int, default=1024,
-                       help="Enqueue requests an async context buffers before Enqueue waits")
-    serve.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ...")
-    serve.add_argument("--allow-file-io", metavar="DIR", type=Path, default=None,
-                       help="let clients have the worker read and write files (checkpoints: "
-                            "SaveV2, RestoreV2) under DIR only; without it, none at all")
-    bench.add_arguments(commands.add_parser(
-        "bench", help="measure a worker (ours, started unless --address; --compare another)"))
+    _add_worker_options(serve)
+    cluster = commands.add_parser(
+        "cluster",
+        usage="%(prog)s --workers N [--ps M] [options]",
+        help="run N workers (and M parameter servers) on free local ports; "
+        "prints the ClusterSpec and TF_CONFIG, stops them all on a signal",
+    )
+    cluster.add_argument(
+        "--workers",
+        type=_at_least(1),
+        required=True,
+        metavar="N",
+        help="worker tasks (/job:worker/task:0 ... N-1)",
+    )
+    cluster.add_argument(
+        "--ps",
+        type=_at_least(0),
+        default=0,
+        metavar="M",
+        help="parameter-server tasks (/job:ps/...), default none",
+    )
+    cluster.add_argument(
+        "--host", default="127.0.0.1", help="address the tasks bind and the ClusterSpec names"
+    )
+    cluster.add_argument(
+        "--chief-port",
+        type=_port,
+        default=None,
+        help="the port TF_CONFIG gives the chief, i.e. the tf.distribute "
+        "coordinator (default: a free one)",
+    )
+    cluster.add_argument(
+        "--json",
+        metavar="PATH",
+        type=Path,
+        default=None,
+        help='also write {"cluster": ..., "tf_config": ...} to PATH',
+    )
+    cluster.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="when a task exits, log it and keep the others running "
+        "(default: stop them all and exit 1)",
+    )
+    _add_worker_options(cluster)
+    bench.add_arguments(
+        commands.add_parser(
+            "bench", help="measure a worker (ours, started unless --address; --compare another)"
+        )
+    )
     args = parser.parse_args(argv)
     if args.command == "bench":
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -43,6 +89,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.allow_file_io is not None and not args.allow_file_io.is_dir():
         parser.error(f"--allow-file-io {args.allow_file_io}: not a directory")
+    if args.command == "cluster":
+        if args.json is not None and not args.json.parent.is_dir():
+            parser.error(f"--json {args.json}: {args.json.parent} is not a directory")
+        if not isinstance(logging.getLevelName(args.log_level.upper()), int):
+            parser.error(f"--log-level {args.log_level}: not a logging level")
+        return _run_cluster(args)
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -59,6 +111,147 @@ def main(argv: Sequence[str] | None = None) -> int:
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         runner.run(_serve_until_signalled(server))
     return 0
+
+
+def _add_worker_options(parser: argparse.ArgumentParser) -> None:
+    # The options of a worker process; `cluster` passes them on to each of its tasks.
+    parser.add_argument("--threads", type=int, default=None, help="kernel threads")
+    parser.add_argument(
+        "--max-queued-requests",
+        type=int,
+        default=1024,
+        help="Enqueue requests an async context buffers before Enqueue waits",
+    )
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ...")
+    parser.add_argument(
+        "--allow-file-io",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        help="let clients have the worker read and write files (checkpoints: "
+        "SaveV2, RestoreV2) under DIR only; without it, none at all",
+    )
+
+
+def _at_least(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"not a port: {port}")
+    return port
+
+
+def _run_cluster(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    serve_args = [
+        "--log-level",
+        args.log_level,
+        "--max-queued-requests",
+        str(args.max_queued_requests),
+    ]
+    if args.threads is not None:
+        serve_args += ["--threads", str(args.threads)]
+    if args.allow_file_io is not None:
+        serve_args += ["--allow-file-io", str(args.allow_file_io.resolve())]
+    cluster = LocalCluster(
+        args.workers,
+        args.ps,
+        host=args.host,
+        chief_port=args.chief_port,
+        serve_args=serve_args,
+        on_output=_echo,
+    )
+    # The default loop: a supervisor has too little to do for uvloop to matter.
+    with asyncio.Runner() as runner:
+        return runner.run(_supervise_until_signalled(cluster, args.json, args.keep_going))
+
+
+def _echo(task: Task, line: str) -> None:
+    print(f"[{task}] {line}", file=sys.stderr, flush=True)
+
+
+async def _supervise_until_signalled(
+    cluster: LocalCluster, json_path: Path | None, keep_going: bool
+) -> int:
+    log = logging.getLogger(__name__)
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    signalled = False
+
+    def on_signal(signum: signal.Signals) -> None:
+        # The first signal stops the cluster gracefully; one more during that makes
+        # wait_closed() kill what is left at once.
+        nonlocal signalled
+        log.info("%s received: stopping the cluster", signum.name)
+        signalled = True
+        main_task.cancel()
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, on_signal, signum)
+    # The tasks run in their own sessions, so a closed terminal's SIGHUP reaches only us;
+    # under nohup it stays ignored.
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+        loop.add_signal_handler(signal.SIGHUP, on_signal, signal.SIGHUP)
+    status = 0
+    try:
+        async with cluster:
+            _announce(cluster, json_path)
+            status = await _supervise(cluster, keep_going)
+    except asyncio.CancelledError:
+        if not signalled:
+            raise
+        log.info("every task has stopped")
+    except LocalClusterError as error:
+        log.error("%s", error)
+        return 1
+    return status
+
+
+def _announce(cluster: LocalCluster, json_path: Path | None) -> None:
+    spec, tf_config = cluster.cluster_spec(), cluster.tf_config()
+    if json_path is not None:
+        # Written whole, then renamed: a script polling for the file never reads half.
+        partial = json_path.with_name(json_path.name + ".partial")
+        partial.write_text(json.dumps({"cluster": spec, "tf_config": tf_config}) + "\n")
+        os.replace(partial, json_path)
+    print(json.dumps(spec))
+    print(f"export TF_CONFIG={shlex.quote(json.dumps(tf_config))}", flush=True)
+    rows = "".join(
+        f"\n  {task!s:<10} {cluster.address(task):<22} pid {cluster.pid(task)}"
+        for task in cluster.tasks
+    )
+    print(
+        f"eager_async cluster: {len(cluster.tasks)} tasks up (Ctrl-C stops them all){rows}\n"
+        "Clients: tf.train.ClusterSpec(<the JSON line>) with "
+        "tf.config.experimental_connect_to_cluster, or eval the export line for "
+        "tf.distribute (README: A local cluster).",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+async def _supervise(cluster: LocalCluster, keep_going: bool) -> int:
+    log = logging.getLogger(__name__)
+    for _ in cluster.tasks:
+        ended = await cluster.next_exit()
+        if not keep_going:
+            log.error("%s: stopping the cluster", ended)
+            return 1
+        log.error("%s; the other tasks keep running (--keep-going)", ended)
+    log.error("every task has exited")
+    return 1
 
 
 def _tune_garbage_collection() -> None:
