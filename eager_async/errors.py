@@ -12,8 +12,11 @@
     ├── PermissionDeniedError       PERMISSION_DENIED  the caller asked for what a worker refuses
     ├── DataLossError               DATA_LOSS          the caller's data cannot be kept whole
     ├── UnavailableError            UNAVAILABLE        a peer task cannot be reached
-    └── PeerError                   (the peer's)       a peer task answered with an error
+    ├── PeerError                   (the peer's)       a peer task answered with a status no
+    │                                                  other class carries (ABORTED, ...)
     └── UnimplementedError          UNIMPLEMENTED      the caller asked for something not built
+
+A peer's error keeps its status: ``PeerError.of`` picks the class of that status.
 
 Only ``service.py`` turns these into transport statuses; everything else raises them.
 """

@@ -50,6 +50,9 @@ RECV = {"tensor_type": F32, "tensor_name": b"edge_9",
 # What a _Send of this worker left, for the _Recv record below (the key RECV names).
 RENDEZVOUS.put(STEP, "/job:worker/replica:0/task:0/device:CPU:0;0000000000000003;"
                "/job:worker/replica:0/task:0/device:CPU:0;edge_9;0:0", f32([4, 2]))
+HOST_RECV = {**RECV, "tensor_name": b"edge_10"}
+RENDEZVOUS.put(STEP, "/job:worker/replica:0/task:0/device:CPU:0;0000000000000003;"
+               "/job:worker/replica:0/task:0/device:CPU:0;edge_10;0:0", f32([5]))
 
 CASES = [
     Case("PartitionedCall", (f32([1, -2]),), (f32([1, 4]),), CALL, functions=(SQUARE,)),
@@ -65,6 +68,8 @@ CASES = [
          name="never enters"),
     Case("_Send", (f32([7]),), (), SEND),
     Case("_Recv", (), (f32([4, 2]),), RECV, data_dependent=True),
+    Case("_HostSend", (f32([7]),), (), {**SEND, "tensor_name": b"edge_host"}),
+    Case("_HostRecv", (), (f32([5]),), HOST_RECV, data_dependent=True),
 ]
 
 ERRORS = [

@@ -47,6 +47,7 @@ def _recv_shape(*, send_device: bytes, env: Any) -> None:
     return None  # the shape is known once the sender has sent it
 
 
+@op("_HostSend", shape=no_outputs)  # a device's host-memory tensor; the CPU's is all host
 @op("_Send", shape=no_outputs)
 def send(
     tensor: np.ndarray, *, tensor_name: bytes, send_device: bytes, send_device_incarnation: int,
@@ -62,6 +63,7 @@ def send(
     env.rendezvous.put(env.step_id, key, tensor)
 
 
+@op("_HostRecv", shape=_recv_shape)
 @op("_Recv", shape=_recv_shape)
 def recv(
     *, tensor_name: bytes, send_device: bytes, send_device_incarnation: int,
