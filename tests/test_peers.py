@@ -283,3 +283,57 @@ async def test_closing_a_context_cancels_its_pending_receives(
             break
         await asyncio.sleep(0.01)
     assert cluster[1].runtime.rendezvous.pending == 0
+
+
+async def test_a_recv_tensor_whose_send_never_comes_ends_at_its_deadline(
+    stubs: list[pb.EagerServiceStub], cluster: tuple[EagerServer, EagerServer],
+) -> None:
+    channel = Channel("127.0.0.1", cluster[1].port)
+    try:
+        worker = tf.WorkerServiceStub(channel)
+        key = f"{TASK1};000000000000000b;{TASK0};never_sent;0:0"
+        with pytest.raises(TimeoutError):  # grpclib's client: "Deadline exceeded"
+            await worker.recv_tensor(
+                tf.RecvTensorRequest(step_id=CONTEXT, rendezvous_key=key), timeout=0.3)
+        for _ in range(200):  # the server side of the call is cancelled: its wait is freed
+            if not cluster[1].runtime.rendezvous.pending:
+                break
+            await asyncio.sleep(0.01)
+        assert cluster[1].runtime.rendezvous.pending == 0
+    finally:
+        channel.close()
+
+
+async def test_an_eager_copy_follows_the_cluster_of_update_context() -> None:
+    # What TF's client sends to copy a tensor from task 1 to task 0: a _Send on task 1
+    # and a _Recv on task 0, in the context's own step. The first cluster names a dead
+    # address for task 1; UpdateContext gives the right one.
+    async with EagerServer("127.0.0.1", 0) as task0, EagerServer("127.0.0.1", 0) as task1:
+        with socket.socket() as unused:
+            unused.bind(("127.0.0.1", 0))
+            dead_port = unused.getsockname()[1]
+        channels = [Channel("127.0.0.1", s.port) for s in (task0, task1)]
+        try:
+            stubs = [pb.EagerServiceStub(c) for c in channels]
+            await stubs[0].create_context(pb.CreateContextRequest(
+                context_id=CONTEXT, context_view_id=1,
+                server_def=server_def(0, (task0.port, dead_port))))
+            await stubs[1].create_context(pb.CreateContextRequest(
+                context_id=CONTEXT, server_def=server_def(1, (task0.port, task1.port))))
+            await stubs[1].enqueue(enqueue(
+                operation(1, "Mul", np.float32([3, 4]), np.float32(2), device=TASK1,
+                          attrs={"T": F32}),
+                operation(2, "_Send", remote_handle(1, TASK1, dtype=1), device=TASK1,
+                          attrs={**EDGE, "T": F32})))
+            with pytest.raises(GRPCError) as caught:
+                await stubs[0].enqueue(enqueue(recv_from_task1(-1)))
+            assert caught.value.status == Status.UNAVAILABLE
+            await stubs[0].update_context(pb.UpdateContextRequest(
+                context_id=CONTEXT, context_view_id=2,
+                server_def=server_def(0, (task0.port, task1.port))))
+            reply = await stubs[0].enqueue(enqueue(recv_from_task1(-1)))
+            np.testing.assert_array_equal(decode_tensor(reply.queue_response[0].tensor[0]),
+                                          np.float32([6, 8]))
+        finally:
+            for channel in channels:
+                channel.close()
