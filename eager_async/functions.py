@@ -32,6 +32,9 @@ __all__ = [
 
 V = TypeVar("V", TensorSpec, np.ndarray)
 
+_SENDS = frozenset({"_Send", "_HostSend"})
+_RECEIVES = frozenset({"_Recv", "_HostRecv"})
+
 
 @dataclass(frozen=True, slots=True)
 class ArgSpec:
@@ -121,7 +124,10 @@ class FunctionKernel:
 
     def shapes(self, specs: Sequence[TensorSpec], attrs: Mapping[str, Any]) -> list[TensorSpec]:
         """Output specs, from the body's shape functions; a call rejected here never
-        runs, so its ``_Send``s fail (see ``run``)."""
+        runs, so its ``_Send``s fail (see ``run``). A function without outputs (a
+        component sending its results to another task) is checked when it runs."""
+        if not self.spec.outputs:
+            return []
         try:
             return self._evaluate(specs, attrs, lambda kernel, ins, at: kernel.shapes(ins, at))
         except EagerError as error:
@@ -131,6 +137,7 @@ class FunctionKernel:
     def run(self, inputs: Sequence[np.ndarray], attrs: Mapping[str, Any]) -> list[np.ndarray]:
         """The function's results. When it fails, the ``_Send``s it did not reach fail
         too, so the client's RecvTensor gets the error instead of waiting forever."""
+        self._prefetch(attrs)
         try:
             return self._evaluate(inputs, attrs, lambda kernel, ins, at: kernel.run(ins, at))
         except EagerError as error:
@@ -138,8 +145,28 @@ class FunctionKernel:
             raise
 
     def _fail_sends(self, attrs: Mapping[str, Any], error: EagerError) -> None:
+        for _, key in self._keys(_SENDS, attrs):
+            self._env.rendezvous.fail(self._env.step_id, key, error)
+
+    def _prefetch(self, attrs: Mapping[str, Any]) -> None:
+        """Start every receive from another task at once: one after another, each would
+        add a round trip to the call."""
+        peers = self._env.peers
+        if peers is None:
+            return
+        for send_device, key in self._keys(_RECEIVES, attrs):
+            try:
+                address = self._env.cluster.address_of(send_device)
+            except EagerError:
+                continue  # the _Recv fails on its own account
+            if address is not None:
+                peers.prefetch(address, self._env.step_id, key)
+
+    def _keys(self, ops: frozenset[str], attrs: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """(send device, rendezvous key) of the body's nodes of ``ops``."""
+        keys: list[tuple[str, str]] = []
         for node in self.spec.nodes:
-            if node.op != "_Send":
+            if node.op not in ops:
                 continue
             try:
                 bound = _bind(node.attrs, attrs, self.spec.name)
@@ -149,9 +176,10 @@ class FunctionKernel:
                     recv_device=bound["recv_device"],
                     tensor_name=bound["tensor_name"],
                 )
-            except (EagerError, KeyError, AttributeError, TypeError):
-                continue  # a _Send without its attrs failed on its own account
-            self._env.rendezvous.fail(self._env.step_id, key, error)
+                keys.append((bound["send_device"].decode(), key))
+            except (EagerError, KeyError, AttributeError, TypeError, UnicodeDecodeError):
+                continue  # a node without its attrs fails on its own account
+        return keys
 
     def _evaluate(
         self,
@@ -221,7 +249,7 @@ class FunctionKernel:
         # Sends first, in the order of the body: a function split across tasks must not
         # wait for another task's tensor before sending what that task waits for.
         for node in spec.nodes:
-            if node.op == "_Send":
+            if node.op in _SENDS:
                 node_outputs(node.name)
         outputs: list[V] = []
         for arg in spec.outputs:

@@ -64,6 +64,7 @@ class Peers:
         self._receiving: dict[int, dict[asyncio.Task[np.ndarray], None]] = {}
         self._cancelled: dict[asyncio.Task[np.ndarray], EagerError] = {}
         self._aborted: dict[int, EagerError] = {}
+        self._prefetched: dict[tuple[int, str], asyncio.Task[np.ndarray]] = {}
         self._closed = False
 
     @property
@@ -123,6 +124,25 @@ class Peers:
                 if not pending:
                     del self._receiving[step]
 
+    def prefetch(self, address: str, step_id: int, key: str) -> None:
+        """Start receiving (``step_id``, ``key``) from ``address`` now, so that the
+        receives of a function wait side by side; ``take`` then finds it (thread-safe)."""
+        self._loop.call_soon_threadsafe(self._prefetch, address, step_id & _U64, key)
+
+    def _prefetch(self, address: str, step: int, key: str) -> None:
+        if self._closed or step in self._aborted or (step, key) in self._prefetched:
+            return
+        task = self._loop.create_task(self.recv_tensor(address, step, key))
+        task.add_done_callback(_retrieved)  # a failed prefetch may never be taken
+        self._prefetched[(step, key)] = task
+
+    async def take(self, address: str, step_id: int, key: str) -> np.ndarray:
+        """What ``prefetch`` received under (``step_id``, ``key``), else ``recv_tensor``."""
+        task = self._prefetched.pop((step_id & _U64, key), None)
+        if task is None:
+            return await self.recv_tensor(address, step_id, key)
+        return await task
+
     def abort(self, step_id: int, error: EagerError) -> None:
         """Fail the receives of ``step_id`` in flight and to come with ``error``, until
         ``end_step`` (thread-safe)."""
@@ -135,8 +155,14 @@ class Peers:
             task.cancel()
 
     def end_step(self, step_id: int) -> None:
-        """Forget ``step_id`` (and why it was aborted) once nothing can receive in it."""
-        self._loop.call_soon_threadsafe(self._aborted.pop, step_id & _U64, None)
+        """Forget ``step_id`` (why it was aborted, what was prefetched and not taken) once
+        nothing can receive in it (thread-safe)."""
+        self._loop.call_soon_threadsafe(self._end_step, step_id & _U64)
+
+    def _end_step(self, step: int) -> None:
+        self._aborted.pop(step, None)
+        for prefetched in [k for k in self._prefetched if k[0] == step]:
+            self._prefetched.pop(prefetched).cancel()
 
     async def _recv_tensor(self, address: str, step_id: int, key: str) -> np.ndarray:
         request = tf.RecvTensorRequest(step_id=_signed(step_id), rendezvous_key=key)
@@ -197,15 +223,23 @@ class Peers:
             raise CancelledError("a call to a peer task was cancelled") from None
 
     def recv_tensor_blocking(self, address: str, step_id: int, key: str) -> np.ndarray:
-        """``recv_tensor`` from a kernel thread: waits there while the loop serves."""
-        return self.blocking(self.recv_tensor(address, step_id, key))
+        """``take`` from a kernel thread: waits there while the loop serves."""
+        return self.blocking(self.take(address, step_id, key))
 
     def close(self) -> None:
         """Close every channel; calls in flight fail."""
         self._closed = True
+        for task in self._prefetched.values():
+            task.cancel()
+        self._prefetched.clear()
         for channel in self._channels.values():
             channel.close()
         self._channels.clear()
+
+
+def _retrieved(task: asyncio.Task[np.ndarray]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 def _signed(step_id: int) -> int:
