@@ -90,6 +90,10 @@ ERRORS = [
     Bad("_Send", (f32(1),), "missing attr 'tensor_name'"),
     Bad("_Recv", (), "belongs to no task of this context's cluster",
         {**RECV, "send_device": b"/job:ps/replica:0/task:3/device:CPU:0"}),
+    Bad("_HostSend", (f32(1),), "missing attr 'send_device'",
+        {"tensor_name": b"e", "send_device_incarnation": 1, "recv_device": b"/cpu:0"}),
+    Bad("_HostRecv", (), "belongs to no task of this context's cluster",
+        {**HOST_RECV, "send_device": b"/job:ps/replica:0/task:3/device:CPU:0"}),
 ]
 
 

@@ -1,6 +1,7 @@
 """Ops that run registered functions (TF's functional_ops): PartitionedCall and
 StatefulPartitionedCall (attr ``f``), If and StatelessIf (``then_branch``/``else_branch``),
-While and StatelessWhile (``cond``/``body``).
+While and StatelessWhile (``cond``/``body``), and RemoteCall (``f`` on a device named at
+run time, which must be this worker's).
 
 They find the function in their context through ``env`` (``eager_async.op_env``). The
 output dtypes come from the op's ``Tout``/``T`` attrs like any op's; the shape rules walk
@@ -18,7 +19,9 @@ from typing import Any
 import numpy as np
 
 from ..attrs import FuncAttr
-from ..errors import InvalidArgumentError
+from ..devices import DeviceName, WorkerDevices
+from ..errors import InvalidArgumentError, UnimplementedError
+from ._checks import tf_name
 from .registry import Shape, op
 from .specs import TensorSpec
 
@@ -134,3 +137,69 @@ def _while(
 
 for _name in ("While", "StatelessWhile"):
     op(_name, shape=_while_shape)(_while)
+
+
+# --- RemoteCall -----------------------------------------------------------------------
+
+
+def _scalar_target(shape: Shape) -> None:
+    if shape not in (None, ()):
+        raise InvalidArgumentError(
+            f"RemoteCall: target must be a scalar string (a device name), got a tensor of "
+            f"shape {list(shape)}"
+        )
+
+
+def _check_local_target(target: np.ndarray, env: Any) -> None:
+    """RemoteCall's ``target`` must name this worker's CPU once the parts it leaves out are
+    taken from that CPU (TF's CanonicalizeDeviceName against the op's device). A device of
+    another task is UNIMPLEMENTED: running there belongs to the cluster runtime."""
+    _scalar_target(target.shape)
+    item = target.item()
+    text = item.decode(errors="replace") if isinstance(item, bytes) else str(item)
+    try:
+        name = DeviceName.parse(text)
+    except InvalidArgumentError:
+        raise InvalidArgumentError(f"Could not parse {text} into a device specification.") from None
+    job, task = env.cluster.local
+    here = WorkerDevices(job, task)
+    where = (
+        name.job or job,
+        here.replica if name.replica is None else name.replica,
+        task if name.task is None else name.task,
+    )
+    kind, index = name.type or "CPU", 0 if name.id is None else name.id
+    canonical = f"/job:{where[0]}/replica:{where[1]}/task:{where[2]}/device:{kind}:{index}"
+    if where != (job, here.replica, task):
+        raise UnimplementedError(
+            f"RemoteCall: target '{text}' ({canonical}) is a device of another task; this "
+            "worker runs RemoteCall only on its own devices (calling another task is the "
+            "cluster runtime's part, not built yet)"
+        )
+    here.resolve(canonical)
+
+
+def _remote_call_shape(
+    target: TensorSpec, args: list[TensorSpec], *, f: FuncAttr, env: Any
+) -> list[Shape]:
+    _scalar_target(target.shape)
+    if target.value is not None:
+        _check_local_target(target.value, env)
+    return _call_shape(args, f=f, env=env)
+
+
+@op("RemoteCall", shape=_remote_call_shape)
+def remote_call(
+    target: np.ndarray, args: list[np.ndarray], *, f: FuncAttr, Tout: list[np.dtype], env: Any
+) -> list[np.ndarray]:
+    """``f(*args)`` on device ``target``: here, as PartitionedCall, when it is this
+    worker's; UNIMPLEMENTED when it is another task's."""
+    _check_local_target(target, env)
+    results: list[np.ndarray] = env.function(f.name).run(args, f.attrs)
+    got = [r.dtype for r in results]
+    if got != list(Tout):
+        raise InvalidArgumentError(
+            f"RemoteCall: function '{f.name}' returned [{', '.join(map(tf_name, got))}] where "
+            f"Tout says [{', '.join(map(tf_name, Tout))}]"
+        )
+    return results

@@ -178,7 +178,13 @@ def var_is_initialized_op(resource: np.ndarray) -> np.ndarray:
 
 @op("DestroyResourceOp", shape=_on_handle("DestroyResourceOp"))
 def destroy_resource_op(resource: np.ndarray, *, ignore_lookup_error: bool) -> None:
-    """Drop the variable's value; reading it afterwards fails."""
+    """Drop the variable's value; reading it afterwards fails. Another resource that
+    knows how to be deleted (a multi-device iterator) is deleted its own way."""
+    item = resource.item() if resource.dtype == RESOURCE and resource.ndim == 0 else None
+    delete = getattr(item, "delete", None)
+    if not isinstance(item, Variable) and callable(delete):
+        delete()
+        return
     variable = _variable("DestroyResourceOp", resource)
     if variable.destroyed and not ignore_lookup_error:
         raise NotFoundError(f"DestroyResourceOp: variable '{variable.name}' does not exist")

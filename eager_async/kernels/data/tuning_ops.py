@@ -34,6 +34,7 @@ from .datasets import (
     scalar,
     variant,
 )
+from .options_ops import OptionsDataset
 from .source_ops import ListDataset
 
 __all__ = ["CacheDataset", "MemoryCache"]
@@ -70,9 +71,11 @@ def prefetch_dataset(input_dataset: np.ndarray, buffer_size: np.ndarray) -> np.n
 
 
 @op("OptionsDataset", shape=scalar)
-def options_dataset(input_dataset: np.ndarray) -> np.ndarray:
-    """The input (its options tune TF's runtime, which this worker does not have)."""
-    return _passthrough("OptionsDataset", input_dataset)
+def options_dataset(input_dataset: np.ndarray, *, serialized_options: bytes) -> np.ndarray:
+    """The input with its options set (GetOptions reads them; they tune TF's runtime,
+    which this worker does not have)."""
+    dataset = dataset_of("OptionsDataset", input_dataset)
+    return variant(OptionsDataset(dataset, serialized_options))
 
 
 @op("ModelDataset", shape=scalar)
