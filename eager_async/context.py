@@ -26,7 +26,7 @@ from .errors import (
     EagerError,
     InvalidArgumentError,
 )
-from .executor import Executor
+from .executor import Executor, offload
 from .functions import FunctionLibrary, FunctionSpec
 from .handles import HandleTable, NodeInput, OpNode
 from .kernels import TensorSpec
@@ -95,6 +95,7 @@ class Context:
         self._spanning: dict[str, tuple[FunctionSpec, ClusterView, bool]] = {}  # see _spans_tasks
         self._kernel_state: dict[Hashable, Any] = {}  # see OpEnv.state
         self._file_root = file_root  # see OpEnv.file_root
+        self._pool = pool
         self._executor = Executor(pool, self._on_done, max_queued_requests)
         # Async failures nobody has been told about yet, oldest first.
         self._unreported: OrderedDict[int, EagerError] = OrderedDict()
@@ -191,6 +192,24 @@ class Context:
         if must_wait:  # sync_remote_executor_for_stream reports failures, as TF does
             self._raise_unreported()
         return [await self._reply(reply) for reply in replies]
+
+    async def run_component(self, item: OpItem) -> list[np.ndarray]:
+        """Run a component function (an op) to its end, beside the context's queue, and
+        return its outputs: TF runs component functions as they come, so the parts of
+        two workers' steps on a parameter server do not wait for each other. Handles it
+        takes that are still pending are waited for first."""
+        if self._closed is not None:
+            raise CancelledError(f"the context is closed: {self._closed}")
+        node = self._prepare(item)
+        for source in node.inputs:
+            if isinstance(source, tuple):
+                await source[0].wait()
+        await offload(self._pool, node.execute)
+        node.finish()
+        if node.error is not None:
+            raise node.error
+        assert node.outputs is not None
+        return node.outputs
 
     async def wait(self, op_ids: Sequence[int]) -> None:
         """Wait for ``op_ids`` (all pending ops when empty) and raise the first failure.

@@ -211,24 +211,22 @@ class Runtime:
         id -1 the reply carries its outputs; otherwise they become the handles
         ``(op_id, output_nums[i])`` (``i`` without ``output_nums``), those of the
         multi-device function the component is part of, and the reply carries shapes."""
-        # Run it as a sync request would, whatever the context's mode.
         fetch = OpItem(
             FETCH_OP_ID, item.name, item.inputs, item.attrs, item.device, step_id=item.step_id
         )
         with self.context(context_id).in_use() as context:
-            (result,) = await context.enqueue([fetch])
+            outputs = await context.run_component(fetch)
             if item.op_id == FETCH_OP_ID:
-                return QueueResult(tensors=result.tensors)
-            numbers = list(output_nums) if output_nums else list(range(len(result.tensors)))
-            if len(numbers) != len(result.tensors) or len(set(numbers)) != len(numbers):
+                return QueueResult(tensors=tuple(outputs))
+            numbers = list(output_nums) if output_nums else list(range(len(outputs)))
+            if len(numbers) != len(outputs) or len(set(numbers)) != len(numbers):
                 raise InvalidArgumentError(
                     f"output_num names {len(numbers)} outputs ({numbers}) for {item.name}, "
-                    f"which gave {len(result.tensors)}: name each output once"
+                    f"which gave {len(outputs)}: name each output once"
                 )
-            context.register_outputs(
-                item.op_id, item.name, dict(zip(numbers, result.tensors, strict=True))
-            )
-        return QueueResult(shapes=tuple(t.shape for t in result.tensors))
+            numbered = dict(zip(numbers, outputs, strict=True))
+            context.register_outputs(item.op_id, item.name, numbered)
+        return QueueResult(shapes=tuple(t.shape for t in outputs))
 
     async def recv_tensor(self, step_id: int, key: str) -> np.ndarray:
         """The tensor a ``_Send`` op left under (``step_id``, ``key``); waits for it.

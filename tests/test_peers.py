@@ -337,3 +337,24 @@ async def test_an_eager_copy_follows_the_cluster_of_update_context() -> None:
         finally:
             for channel in channels:
                 channel.close()
+
+
+async def test_component_functions_of_one_context_run_side_by_side(
+    stubs: list[pb.EagerServiceStub],
+) -> None:
+    # Two workers' parts of a step on one parameter server: the first waits for a
+    # tensor only the second sends. Queued one after the other they would never end.
+    local = {**EDGE, "send_device": TASK0.encode(), "recv_device": TASK0.encode()}
+    receiver = function("WaitsForTheOther", [], [("y", 1)], [
+        node("recv", "_Recv", [], {**local, "tensor_type": F32})], {"y": "recv:tensor:0"})
+    sender = function("SendsToTheOther", [("x", 1)], [], [
+        node("send", "_Send", ["x"], {**local, "T": F32})], {})
+    await stubs[0].enqueue(enqueue(register(receiver), register(sender)))
+    waiting = asyncio.ensure_future(stubs[0].run_component_function(
+        component(-1, "WaitsForTheOther")))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    await asyncio.wait_for(stubs[0].run_component_function(
+        component(-1, "SendsToTheOther", np.float32([5, 6]))), 30)
+    reply = await asyncio.wait_for(waiting, 30)
+    np.testing.assert_array_equal(decode_tensor(reply.tensor[0]), np.float32([5, 6]))
