@@ -106,3 +106,14 @@ interop: $(STAMP) $(TF_STAMP)
 # overall, JSON in bench-results/interop-ops.json.
 interop-ops: $(STAMP) $(TF_STAMP)
 	$(BIN)/python tests/interop/run.py --ops --tf-python $(TF_PYTHON) $(INTEROP_ARGS)
+
+# TensorFlow 2.21 client programs driving a cluster (tests/interop/cluster_programs: two and
+# three workers, ParameterServerStrategy training), each task eager_async or TF's own
+# worker, in every mix, next to the all-TF cluster; exits non-zero if a mix fails.
+# `make interop-cluster INTEROP_CLUSTER_ARGS="--programs two_tasks --placements ea+tf"`;
+# `INTEROP_CLUSTER_ARGS=--traffic` records what TF's tasks send each other instead;
+# options as in `tests/interop/cluster_run.py -h`. JSON in bench-results/interop-cluster.json.
+INTEROP_CLUSTER_ARGS ?=
+.PHONY: interop-cluster
+interop-cluster: $(STAMP) $(TF_STAMP)
+	$(BIN)/python tests/interop/cluster_run.py --tf-python $(TF_PYTHON) $(INTEROP_CLUSTER_ARGS)
