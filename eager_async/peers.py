@@ -23,10 +23,11 @@ from collections.abc import Awaitable, Coroutine
 from typing import Any, TypeVar
 
 import numpy as np
-from grpclib.client import Channel
+from grpclib.client import Channel, UnaryUnaryMethod
 from grpclib.config import Configuration
 from grpclib.exceptions import GRPCError, StreamTerminatedError
 
+from . import upb
 from ._proto import tensorflow as tf
 from ._proto.tensorflow import eager
 from .devices import DeviceName
@@ -46,6 +47,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _U64 = (1 << 64) - 1
+_RECV_TENSOR = "/tensorflow.WorkerService/RecvTensor"
 
 # Calls that answer at once (registration, status); a step's calls wait for the step.
 _QUICK_DEADLINE = 60.0
@@ -165,15 +167,18 @@ class Peers:
             self._prefetched.pop(prefetched).cancel()
 
     async def _recv_tensor(self, address: str, step_id: int, key: str) -> np.ndarray:
-        request = tf.RecvTensorRequest(step_id=_signed(step_id), rendezvous_key=key)
-        stub = tf.WorkerServiceStub(self._channel(address))
-        reply = await self._call(address, f"RecvTensor of '{key}'", stub.recv_tensor(request))
+        # upb, not the dataclasses: a large tensor is parsed by C code, its bytes once.
+        request = upb.RecvTensorRequest(step_id=_signed(step_id), rendezvous_key=key)
+        method = UnaryUnaryMethod(
+            self._channel(address), _RECV_TENSOR, upb.RecvTensorRequest, upb.RecvTensorResponse
+        )
+        reply = await self._call(address, f"RecvTensor of '{key}'", method(request))
         if reply.is_dead:
             raise UnimplementedError(
                 f"RecvTensor from {address} for '{key}' returned a dead tensor (a branch of "
                 "TF1-style control flow not taken), which eager_async does not support"
             )
-        if reply.tensor is None:
+        if not reply.HasField("tensor"):
             raise UnavailableError(f"RecvTensor from {address} for '{key}' carried no tensor")
         return decode_tensor(reply.tensor)
 

@@ -21,7 +21,13 @@ from .errors import EagerError, InvalidArgumentError
 from .records import RegisterFunctionItem, SendTensorItem
 from .runtime import Runtime
 from .tensors import decode_tensor, encode_shape, encode_tensor
-from .wire import decode_function, decode_items, decode_operation, encode_results
+from .wire import (
+    decode_function,
+    decode_items,
+    decode_operation,
+    encode_recv_tensor_response,
+    encode_results,
+)
 
 __all__ = ["EagerService", "WorkerService"]
 
@@ -192,20 +198,19 @@ class WorkerService:
                 _unary_handler("GetStatus", self._get_status), unary,
                 tf.GetStatusRequest, tf.GetStatusResponse,
             ),
+            # Large tensors leave through RecvTensor: parsed by upb, written by us.
             "/tensorflow.WorkerService/RecvTensor": grpclib.const.Handler(
                 _unary_handler("RecvTensor", self._recv_tensor), unary,
-                tf.RecvTensorRequest, tf.RecvTensorResponse,
+                upb.RecvTensorRequest, EncodedReply,
             ),
         }
 
     async def _get_status(self, request: tf.GetStatusRequest) -> tf.GetStatusResponse:
         return tf.GetStatusResponse(device_attributes=self.runtime.status())
 
-    async def _recv_tensor(self, request: tf.RecvTensorRequest) -> tf.RecvTensorResponse:
+    async def _recv_tensor(self, request: Any) -> EncodedReply:
         value = await self.runtime.recv_tensor(request.step_id, request.rendezvous_key)
-        return tf.RecvTensorResponse(
-            tensor=encode_tensor(value), send_start_micros=time.time_ns() // 1000
-        )
+        return EncodedReply(encode_recv_tensor_response(value, time.time_ns() // 1000))
 
 
 def _unary_handler(

@@ -20,6 +20,8 @@ __all__ = [
     "EnqueueResponse",
     "Operation",
     "QueueResponse",
+    "RecvTensorRequest",
+    "RecvTensorResponse",
     "TensorProto",
     "TensorShapeProto",
     "message_class",
@@ -44,3 +46,5 @@ TensorProto = message_class("tensorflow.TensorProto")
 TensorShapeProto = message_class("tensorflow.TensorShapeProto")
 AttrValue = message_class("tensorflow.AttrValue")
 Operation = message_class("tensorflow.eager.Operation")
+RecvTensorRequest = message_class("tensorflow.RecvTensorRequest")
+RecvTensorResponse = message_class("tensorflow.RecvTensorResponse")

@@ -42,6 +42,7 @@ __all__ = [
     "decode_handle",
     "decode_items",
     "decode_operation",
+    "encode_recv_tensor_response",
     "encode_results",
     "encode_tensor_bytes",
 ]
@@ -207,6 +208,14 @@ def _shape(shape: Shape) -> bytes:
     if shape is None:
         return b"\x18\x01"  # unknown_rank: true
     return b"".join(_field(2, _varint_field(1, dim)) for dim in shape)
+
+
+def encode_recv_tensor_response(array: np.ndarray, send_start_micros: int) -> bytes:
+    """A serialized ``RecvTensorResponse`` carrying ``array``, the tensor's bytes copied
+    once (a large tensor between tasks is not serialized twice)."""
+    pieces, length = _tensor_parts(array)
+    head = _tag(1) + _varint(length)
+    return b"".join([head, *pieces, _varint(3 << 3), _varint(send_start_micros)])
 
 
 def encode_tensor_bytes(array: np.ndarray) -> bytes:
