@@ -20,6 +20,7 @@ to register on that task and run with ``RunComponentFunction``.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -125,8 +126,11 @@ class _Splitter:
         self.nodes = {node.name: node for node in spec.nodes}
         self.device: dict[str, str] = {}
         self.order: dict[str, int] = {}
-        # Edges between tasks: (value reference, consuming device) -> the _Recv's name.
+        # Edges between tasks: (value reference, consuming device) -> the _Recv's name;
+        # (control inputs, producing device, consuming device) -> the trigger's _Recv.
         self.recvs: dict[tuple[str, str], str] = {}
+        self.triggers: dict[tuple[tuple[str, ...], str, str], str] = {}
+        self.numbers = itertools.count()
         # Nodes added per device, with the topological position of what they carry.
         self.extra: dict[str, list[tuple[int, NodeSpec]]] = {}
 
@@ -135,12 +139,13 @@ class _Splitter:
     def run(self) -> Partition:
         for name in self.nodes:
             self._place(name, set())
+        self._place_constants()
         devices = sorted({*self.device.values(), *self.arg_devices.values()} - {self.local})
         parts: dict[str, list[tuple[NodeSpec, tf.NodeDef | None]]] = {d: [] for d in devices}
         parts[self.local] = []
         for name, node in self.nodes.items():
             here = self.device[name]
-            inputs = tuple(self._input_on(ref, here) for ref in node.inputs)
+            inputs = self._inputs_on(node.inputs, here)
             parts[here].append((replace(node, inputs=inputs), self.raw.get(name)))
         ret = {out: self._input_on(ref, self.local) for out, ref in self.spec.ret.items()}
         for device, extra in self.extra.items():
@@ -164,6 +169,23 @@ class _Splitter:
         )
         remote = tuple(self._remote_part(device, parts[device]) for device in devices)
         return Partition(local_spec, local_args, remote)
+
+    def _place_constants(self) -> None:
+        """A constant that names no device goes where all its consumers are, as TF's
+        placer puts a generator node with its consumer: computed there, not sent there."""
+        consumers: dict[str, set[str]] = {}
+        for name, node in self.nodes.items():
+            for ref in node.inputs:
+                if not ref.startswith("^"):
+                    consumers.setdefault(ref.partition(":")[0], set()).add(self.device[name])
+        for ref in self.spec.ret.values():
+            consumers.setdefault(ref.partition(":")[0], set()).add(self.local)
+        for name, node in self.nodes.items():
+            if node.op != "Const" or node.device:
+                continue
+            where = consumers.get(name, set())
+            if len(where) == 1 and all(ref.startswith("^") for ref in node.inputs):
+                self.device[name] = next(iter(where))
 
     def _place(self, name: str, visiting: set[str]) -> str:
         placed = self.device.get(name)
@@ -274,34 +296,60 @@ class _Splitter:
             return self.arg_devices[name]
         return self.device[name.partition(":")[0]]
 
+    def _inputs_on(self, refs: Sequence[str], here: str) -> tuple[str, ...]:
+        """A node's inputs as the part on ``here`` names them. Its control inputs from
+        one other task share one trigger: one send, not one per control edge."""
+        data = [self._input_on(ref, here) for ref in refs if not ref.startswith("^")]
+        controls: list[str] = []
+        remote: dict[str, list[str]] = {}
+        for ref in refs:
+            if not ref.startswith("^"):
+                continue
+            there = self._producer_device(ref)
+            if there == here:
+                controls.append(ref)
+            else:
+                remote.setdefault(there, []).append(ref)
+        for there, group in sorted(remote.items()):
+            key = (tuple(sorted(set(group))), there, here)
+            recv = self.triggers.get(key)
+            if recv is None:
+                recv = self._edge(key[0], there, here, control=True)
+                self.triggers[key] = recv
+            controls.append(f"^{recv}")
+        return (*data, *controls)
+
     def _input_on(self, ref: str, here: str) -> str:
-        """``ref`` as the part on ``here`` names it: itself, or a _Recv of it."""
+        """The value ``ref`` as the part on ``here`` names it: itself, or a _Recv of it."""
         there = self._producer_device(ref)
         if there == here:
             return ref
-        control = ref.startswith("^")
         key = (ref, here)
         recv = self.recvs.get(key)
         if recv is None:
-            recv = self._edge(ref, there, here, control)
+            recv = self._edge(ref, there, here, control=False)
             self.recvs[key] = recv
-        return f"^{recv}" if control else f"{recv}:tensor:0"
+        return f"{recv}:tensor:0"
 
-    def _edge(self, ref: str, there: str, here: str, control: bool) -> str:
-        number = len(self.recvs)
-        tensor_name = f"edge_{number}_{ref.lstrip('^').replace(':', '_')}"
-        source = ref
+    def _edge(self, refs: str | tuple[str, ...], there: str, here: str, control: bool) -> str:
+        """A _Send on ``there`` and its _Recv on ``here`` of the value ``refs`` names, or
+        (``control``) of a trigger that runs after every node ``refs`` names."""
+        number = next(self.numbers)
+        group = (refs,) if isinstance(refs, str) else refs
+        producers = [ref.lstrip("^").partition(":")[0] for ref in group]
+        position = max(self.order.get(p, -1) for p in producers)  # -1: an argument
         dtype = DataType.DT_FLOAT
-        producer = ref.lstrip("^").partition(":")[0]
-        position = self.order.get(producer, -1)  # -1: an argument
         if control:
-            source = f"eager_async_trigger_{number}"
-            self._add(there, NodeSpec(source, "Const", (ref,), {
+            tensor_name = f"edge_{number}_control"
+            trigger = f"eager_async_trigger_{number}"
+            self._add(there, NodeSpec(trigger, "Const", group, {
                 "dtype": DataType.DT_FLOAT, "value": np.array(0, np.float32),
             }), position)  # fmt: skip
-            source = f"{source}:output:0"
+            source = f"{trigger}:output:0"
         else:
-            dtype = self._type_of(ref)
+            (source,) = group
+            tensor_name = f"edge_{number}_{source.replace(':', '_')}"
+            dtype = self._type_of(source)
         common = {
             "tensor_name": tensor_name.encode(),
             "send_device": there.encode(),
