@@ -196,14 +196,12 @@ class Context:
     async def run_component(self, item: OpItem) -> list[np.ndarray]:
         """Run a component function (an op) to its end, beside the context's queue, and
         return its outputs: TF runs component functions as they come, so the parts of
-        two workers' steps on a parameter server do not wait for each other. Handles it
-        takes that are still pending are waited for first."""
+        two workers' steps on a parameter server do not wait for each other. What was
+        enqueued before it runs first (a variable assigned, then read by the function)."""
         if self._closed is not None:
             raise CancelledError(f"the context is closed: {self._closed}")
+        await self._executor.idle()
         node = self._prepare(item)
-        for source in node.inputs:
-            if isinstance(source, tuple):
-                await source[0].wait()
         await offload(self._pool, node.execute)
         node.finish()
         if node.error is not None:

@@ -358,3 +358,40 @@ async def test_component_functions_of_one_context_run_side_by_side(
         component(-1, "SendsToTheOther", np.float32([5, 6]))), 30)
     reply = await asyncio.wait_for(waiting, 30)
     np.testing.assert_array_equal(decode_tensor(reply.tensor[0]), np.float32([5, 6]))
+
+
+async def test_a_component_function_runs_after_what_was_enqueued_before_it(
+    cluster: tuple[EagerServer, EagerServer],
+) -> None:
+    # An async context replies before its ops run; a component function that arrives
+    # next (RunComponentFunction) must still see their effects, as on TF's worker.
+    channel = Channel("127.0.0.1", cluster[0].port)
+    try:
+        stub = pb.EagerServiceStub(channel)
+        await stub.create_context(pb.CreateContextRequest(context_id=CONTEXT, async_=True))
+        read = function("Read", [("v", RESOURCE)], [("y", 1)],
+                        [node("read", "ReadVariableOp", ["v"], {"dtype": F32})],
+                        {"y": "read:value:0"})
+        await stub.enqueue(enqueue(register(read), operation(1, "VarHandleOp", attrs={
+            "dtype": F32, "shape": tf.TensorShapeProto(), "shared_name": b"n", "container": b""}),
+            operation(2, "AssignVariableOp", remote_handle(1, TASK0), np.float32(0),
+                      attrs={"dtype": F32})))
+        big = np.ones((1200, 1200), np.float32)
+        value = remote_handle(13, TASK0, dtype=1)
+        await stub.enqueue(enqueue(  # slow to compute: the assignment comes late
+            operation(10, "MatMul", big, big, attrs={"T": F32}),
+            operation(11, "Sum", remote_handle(10, TASK0, dtype=1), np.int32([0, 1]),
+                      attrs={"T": F32, "Tidx": np.dtype(np.int32)}),
+            operation(12, "Mul", remote_handle(11, TASK0, dtype=1), np.float32(0),
+                      attrs={"T": F32}),
+            operation(13, "AddV2", remote_handle(12, TASK0, dtype=1), np.float32(7),
+                      attrs={"T": F32}),
+            operation(14, "AssignVariableOp", remote_handle(1, TASK0), value,
+                      attrs={"dtype": F32})))
+        reply = await stub.run_component_function(pb.RunComponentFunctionRequest(
+            context_id=CONTEXT, operation=pb.Operation(
+                id=-1, name="Read", op_inputs=[pb.OperationInput(
+                    remote_handle=remote_handle(1, TASK0))])))
+        assert decode_tensor(reply.tensor[0]) == np.float32(7)
+    finally:
+        channel.close()
