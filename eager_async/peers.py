@@ -70,6 +70,11 @@ class Peers:
         self._closed = False
 
     @property
+    def receiving(self) -> int:
+        """How many RecvTensor calls to peers are in flight."""
+        return sum(len(tasks) for tasks in self._receiving.values())
+
+    @property
     def loop(self) -> asyncio.AbstractEventLoop:
         """The event loop the channels belong to."""
         return self._loop

@@ -79,6 +79,13 @@ class Runtime:
         return self._rendezvous
 
     @property
+    def peers(self) -> Peers:
+        """The channels to the other tasks of the cluster."""
+        if self._peers is None:
+            raise RuntimeError("call Runtime.start() first")
+        return self._peers
+
+    @property
     def context_ids(self) -> list[int]:
         """Ids of the live contexts."""
         return list(self._contexts)

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -395,3 +398,48 @@ async def test_a_component_function_runs_after_what_was_enqueued_before_it(
         assert decode_tensor(reply.tensor[0]) == np.float32(7)
     finally:
         channel.close()
+
+
+async def test_a_peer_that_dies_mid_receive_is_unavailable(tmp_path: Path) -> None:
+    # Task 1 waits in RecvTensor for a tensor of task 0, a real process that is then
+    # killed: the wait ends with UNAVAILABLE naming task 0, not a hang.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port0 = probe.getsockname()[1]
+    log = (tmp_path / "task0.log").open("w")
+    task0 = subprocess.Popen(
+        [sys.executable, "-m", "eager_async", "serve", "--port", str(port0)],
+        stdout=log, stderr=subprocess.STDOUT)
+    try:
+        async with EagerServer("127.0.0.1", 0) as task1:
+            ports = (port0, task1.port)
+            for task, port in enumerate(ports):
+                for _ in range(300):  # until task 0 accepts connections
+                    try:
+                        async with Channel("127.0.0.1", port) as own:
+                            await pb.EagerServiceStub(own).create_context(
+                                pb.CreateContextRequest(context_id=CONTEXT,
+                                                        server_def=server_def(task, ports)))
+                        break
+                    except (ConnectionError, OSError):
+                        await asyncio.sleep(0.05)
+            async with Channel("127.0.0.1", task1.port) as channel:
+                stub = pb.EagerServiceStub(channel)
+                from_task0 = {**EDGE, "send_device": TASK0.encode(),
+                              "recv_device": TASK1.encode()}
+                pending = asyncio.ensure_future(stub.enqueue(enqueue(operation(
+                    -1, "_Recv", device=TASK1, attrs={**from_task0, "tensor_type": F32}))))
+                for _ in range(500):  # until task 1 waits on task 0
+                    if task1.runtime.peers.receiving:
+                        break
+                    await asyncio.sleep(0.01)
+                assert task1.runtime.peers.receiving == 1
+                task0.kill()
+                with pytest.raises(GRPCError) as caught:
+                    await asyncio.wait_for(pending, 30)
+                assert caught.value.status == Status.UNAVAILABLE
+                assert f"127.0.0.1:{port0}" in (caught.value.message or "")
+    finally:
+        task0.kill()
+        task0.wait()
+        log.close()
