@@ -30,7 +30,6 @@ import argparse
 import contextlib
 import json
 import sys
-import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -38,7 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "programs"))
 import tensorflow as tf
-from _common import Tolerance, difference, error_line, to_numpy
+from _common import Checks, Tolerance, difference, error_line, to_numpy
 from tensorflow.python.eager import context as eager_context
 
 __all__ = ["LOCAL", "Cluster", "device", "parse_args"]
@@ -66,14 +65,12 @@ def parse_args(argv: Sequence[str] | None = None,
     return args
 
 
-class Cluster:
+class Cluster(Checks):
     """One client connected to a cluster: the checks run so far and their outcomes."""
 
     def __init__(self, spec: dict[str, Any]) -> None:
+        super().__init__()
         self.spec = spec
-        self.passed = 0
-        self.failed = 0
-        self.started = time.perf_counter()
 
     @classmethod
     def connect(cls, spec: dict[str, Any]) -> Cluster:
@@ -84,16 +81,6 @@ class Cluster:
     def tasks(self, job: str = "worker") -> list[str]:
         """The CPU device of every task of ``job``, by index."""
         return [device(job, index) for index in range(len(self.spec[job]))]
-
-    def check(self, name: str, ok: bool, detail: str = "") -> bool:
-        """Record and print one check."""
-        if ok:
-            self.passed += 1
-            print(f"ok   {name}{f'  ({detail})' if detail else ''}", flush=True)
-        else:
-            self.failed += 1
-            print(f"FAIL {name}: {detail}", flush=True)
-        return ok
 
     @staticmethod
     def figure(name: str, value: float) -> None:
@@ -114,13 +101,6 @@ class Cluster:
             with contextlib.suppress(Exception):  # never hide the case's own error
                 self.clear_error()
             raise
-
-    @staticmethod
-    def clear_error() -> None:
-        """Forget a failed op's error so the session goes on (async executors keep it)."""
-        with contextlib.suppress(tf.errors.OpError):
-            eager_context.async_wait()
-        tf.experimental.async_clear_error()
 
     def reference(self, name: str, case: Case, count: int) -> tuple[bool, Any]:
         """Run ``case`` with every device local; a failure is a bug in the program."""
@@ -185,13 +165,6 @@ class Cluster:
                 self.clear_error()
             return self.check(name, False, error_line(error))
         return self.check(name, ok, detail)
-
-    def finish(self) -> int:
-        """Print the summary line; the process exit status: 0 when every check passed."""
-        total = self.passed + self.failed
-        seconds = time.perf_counter() - self.started
-        print(f"{self.passed}/{total} checks passed in {seconds:.1f} s", flush=True)
-        return 0 if total and not self.failed else 1
 
 
 def main(run: Callable[[Cluster], None], cluster: Cluster) -> None:

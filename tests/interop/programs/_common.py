@@ -159,21 +159,13 @@ def error_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {first[:300]}"
 
 
-class Session:
-    """One client session against a worker: the checks run so far and their outcomes."""
+class Checks:
+    """The checks a program ran so far and their outcomes, printed one line each."""
 
-    def __init__(self, address: str) -> None:
-        self.address = address
+    def __init__(self) -> None:
         self.passed = 0
         self.failed = 0
         self.started = time.perf_counter()
-
-    @classmethod
-    def connect(cls, address: str) -> Session:
-        """Connect this process's eager context to the worker at ``address`` as job
-        ``worker`` (``tf.config.experimental_connect_to_host``)."""
-        tf.config.experimental_connect_to_host(address, job_name="worker")
-        return cls(address)
 
     def check(self, name: str, ok: bool, detail: str = "") -> bool:
         """Record and print one check."""
@@ -184,6 +176,35 @@ class Session:
             self.failed += 1
             print(f"FAIL {name}: {detail}", flush=True)
         return ok
+
+    @staticmethod
+    def clear_error() -> None:
+        """Forget a failed op's error so the session goes on (async executors keep it)."""
+        with contextlib.suppress(tf.errors.OpError):
+            eager_context.async_wait()
+        tf.experimental.async_clear_error()
+
+    def finish(self) -> int:
+        """Print the summary line; the process exit status: 0 when every check passed."""
+        total = self.passed + self.failed
+        seconds = time.perf_counter() - self.started
+        print(f"{self.passed}/{total} checks passed in {seconds:.1f} s", flush=True)
+        return 0 if total and not self.failed else 1
+
+
+class Session(Checks):
+    """One client session against a worker: the checks run so far and their outcomes."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__()
+        self.address = address
+
+    @classmethod
+    def connect(cls, address: str) -> Session:
+        """Connect this process's eager context to the worker at ``address`` as job
+        ``worker`` (``tf.config.experimental_connect_to_host``)."""
+        tf.config.experimental_connect_to_host(address, job_name="worker")
+        return cls(address)
 
     def run(self, device: str, case: Case) -> Any:
         """Run ``case`` under ``device``, read everything back, and wait for every op it
@@ -200,13 +221,6 @@ class Session:
             with contextlib.suppress(Exception):  # never hide the case's own error
                 self.clear_error()
             raise
-
-    @staticmethod
-    def clear_error() -> None:
-        """Forget a failed op's error so the session goes on (async executors keep it)."""
-        with contextlib.suppress(tf.errors.OpError):
-            eager_context.async_wait()
-        tf.experimental.async_clear_error()
 
     def reference(self, name: str, case: Case) -> tuple[bool, Any]:
         """Run ``case`` locally; a failure here is a bug in the program, said so loudly."""
@@ -260,14 +274,6 @@ class Session:
         except Exception as error:
             return error
         return None
-
-    def finish(self) -> int:
-        """Print the summary line; the process exit status: 0 when every check passed."""
-        total = self.passed + self.failed
-        seconds = time.perf_counter() - self.started
-        print(f"{self.passed}/{total} checks passed in {seconds:.1f} s", flush=True)
-        return 0 if total and not self.failed else 1
-
 
 def main(run: Callable[[Session], None]) -> None:
     """The entry point of a program: connect to ``argv[1]``, run, exit with the status."""
