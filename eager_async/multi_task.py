@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import secrets
 from collections.abc import Mapping, Sequence
@@ -27,15 +28,17 @@ import numpy as np
 
 from ._proto import tensorflow as tf
 from ._proto.tensorflow import eager
+from .attrs import encode_attr
 from .dtypes import DataType, to_numpy
 from .errors import EagerError, InvalidArgumentError
 from .functions import FunctionKernel, FunctionSpec
 from .kernels import TensorSpec
 from .op_env import OpEnv
-from .partition import Partition, RemotePart, partition
+from .partition import Partition, RemotePart, called_functions, partition
 from .records import HandleRef
+from .tensors import decode_tensor, encode_tensor
 
-__all__ = ["MultiTaskFunction"]
+__all__ = ["MultiTaskFunction", "call_on_task"]
 
 logger = logging.getLogger(__name__)
 
@@ -153,17 +156,7 @@ class MultiTaskFunction:
         assert env.peers is not None
         address = env.cluster.address_of(part.device)
         assert address is not None
-        registered = env.state.setdefault("multi_task_registered", set())
-        if (address, part.name) not in registered:
-            item = eager.QueueItem(
-                register_function=eager.RegisterFunctionOp(
-                    function_def=part.function,
-                    is_component_function=True,
-                    library=tf.FunctionDefLibrary(function=list(part.library)),
-                )
-            )
-            await env.peers.enqueue(address, env.context_id, [item])
-            registered.add((address, part.name))
+        await _register(env, address, part.function, part.library)
         inputs = []
         for index in part.arg_indices:
             handle = self._remote_inputs[index]
@@ -201,6 +194,77 @@ class MultiTaskFunction:
                 env.peers.blocking(env.peers.enqueue(address, env.context_id, [item]))
             except EagerError as error:
                 logger.info("cleanup of step %d on %s failed: %s", step, address, error.message)
+
+
+def call_on_task(
+    env: OpEnv, device: str, function: str, args: Sequence[np.ndarray], attrs: Mapping[str, Any]
+) -> list[np.ndarray]:
+    """Run the registered ``function`` on the task that owns ``device`` (another task of
+    the cluster), ``args`` sent with the call, and return its outputs (RemoteCall)."""
+    if env.peers is None:
+        raise InvalidArgumentError("this worker has no channels to its peers")
+    spec: FunctionSpec | None = getattr(env.function(function), "spec", None)
+    if spec is None or not spec.source:
+        raise InvalidArgumentError(
+            f"Function '{function}' was not registered from a FunctionDef, so it cannot "
+            f"run on {device}"
+        )
+    address = env.cluster.address_of(device)
+    assert address is not None, "call_on_task is for another task's device"
+    peers = env.peers
+    library = called_functions(spec.nodes, lambda name: _spec_of(env, name))
+    step = secrets.randbits(62) + 1
+    operation = eager.Operation(
+        id=_NO_OP_ID,
+        name=spec.name,
+        op_inputs=[eager.OperationInput(tensor=encode_tensor(arg)) for arg in args],
+        attrs={key: encode_attr(value) for key, value in attrs.items()},
+        device=device,
+        is_component_function=True,
+        func_step_id=_signed(step),
+        is_function=True,
+    )
+
+    async def call() -> eager.RunComponentFunctionResponse:
+        await _register(env, address, tf.FunctionDef.parse(spec.source), library)
+        try:
+            return await peers.run_component_function(address, env.context_id, operation)
+        finally:
+            item = eager.QueueItem(cleanup_function=eager.CleanupFunctionOp(step_id=_signed(step)))
+            with contextlib.suppress(EagerError):
+                await peers.enqueue(address, env.context_id, [item])
+
+    reply = peers.blocking(call())
+    return [decode_tensor(tensor) for tensor in reply.tensor]
+
+
+def _spec_of(env: OpEnv, name: str) -> FunctionSpec | None:
+    try:
+        kernel = env.function(name)
+    except EagerError:
+        return None  # an op, not a function
+    spec: FunctionSpec | None = getattr(kernel, "spec", None)
+    return spec
+
+
+async def _register(
+    env: OpEnv, address: str, function: tf.FunctionDef, library: Sequence[tf.FunctionDef]
+) -> None:
+    """Register ``function`` (with ``library``) as a component function in the peer's
+    context, once per context."""
+    assert env.peers is not None and function.signature is not None
+    registered = env.state.setdefault("multi_task_registered", set())
+    if (address, function.signature.name) in registered:
+        return
+    item = eager.QueueItem(
+        register_function=eager.RegisterFunctionOp(
+            function_def=function,
+            is_component_function=True,
+            library=tf.FunctionDefLibrary(function=list(library)),
+        )
+    )
+    await env.peers.enqueue(address, env.context_id, [item])
+    registered.add((address, function.signature.name))
 
 
 def _outcome(future: concurrent.futures.Future[None]) -> EagerError | None:

@@ -35,7 +35,7 @@ from .errors import InvalidArgumentError, UnimplementedError
 from .functions import FunctionSpec, NodeSpec
 from .kernels.op_defs import MISSING, op_def
 
-__all__ = ["Partition", "RemotePart", "needs_partition", "partition"]
+__all__ = ["Partition", "RemotePart", "called_functions", "needs_partition", "partition"]
 
 _CALLS = frozenset({"PartitionedCall", "StatefulPartitionedCall"})
 
@@ -390,28 +390,30 @@ class _Splitter:
         job, task = self.cluster.task_of(device)
         assert function.signature is not None
         function.signature.name = f"{self.spec.name}_part_{job}_{task}_{digest}"
-        library = [tf.FunctionDef.parse(f.source) for f in self._called(n for n, _ in nodes)]
+        library = called_functions((n for n, _ in nodes), self.library)
         return RemotePart(device, function, indices, tuple(library))
 
-    def _called(self, nodes: Iterable[NodeSpec]) -> list[FunctionSpec]:
-        """The functions ``nodes`` call, directly or through others, once each."""
-        found: dict[str, FunctionSpec] = {}
-        pending = list(nodes)
-        while pending:
-            node = pending.pop()
-            names = [node.op, *_function_names(node.attrs.values())]
-            for name in names:
-                callee = self.library(name)
-                if callee is None or name in found:
-                    continue
-                if not callee.source:
-                    raise UnimplementedError(
-                        f"Function '{name}' was not registered from a FunctionDef, so it "
-                        "cannot be sent to another task"
-                    )
-                found[name] = callee
-                pending.extend(callee.nodes)
-        return list(found.values())
+def called_functions(
+    nodes: Iterable[NodeSpec], library: Callable[[str], FunctionSpec | None]
+) -> list[tf.FunctionDef]:
+    """The FunctionDefs of the functions ``nodes`` call, directly or through others, once
+    each: what another task needs registered to run them."""
+    found: dict[str, FunctionSpec] = {}
+    pending = list(nodes)
+    while pending:
+        node = pending.pop()
+        for name in (node.op, *_function_names(node.attrs.values())):
+            callee = library(name)
+            if callee is None or name in found:
+                continue
+            if not callee.source:
+                raise UnimplementedError(
+                    f"Function '{name}' was not registered from a FunctionDef, so it "
+                    "cannot be sent to another task"
+                )
+            found[name] = callee
+            pending.extend(callee.nodes)
+    return [tf.FunctionDef.parse(f.source) for f in found.values()]
 
 
 def _node_def(node: NodeSpec, raw: tf.NodeDef | None, device: str) -> tf.NodeDef:

@@ -44,7 +44,6 @@ from eager_async.errors import (
     InvalidArgumentError,
     NotFoundError,
     OutOfRangeError,
-    UnimplementedError,
 )
 from eager_async.functions import FunctionLibrary, FunctionSpec, NodeSpec
 from eager_async.kernels.data import generator_ops, multi_device_iterator_ops, options_ops
@@ -254,8 +253,8 @@ ERRORS = [
     Bad("MultiDeviceIteratorFromStringHandle", (s([b"a"]),), "string_handle must be a scalar"),
     Bad("DeleteMultiDeviceIterator", (CASE_MD,), "do not match 1 inputs specified"),
     Bad("RemoteCall", (s(b"/job:ps/replica:0/task:0/device:CPU:0"), i64(3)),
-        "target '/job:ps/replica:0/task:0/device:CPU:0'",
-        {"f": FuncAttr("Square"), "Tin": [I64], "Tout": [I64]}, UnimplementedError,
+        "Device '/job:ps/replica:0/task:0/device:CPU:0' belongs to no task of this context's "
+        "cluster", {"f": FuncAttr("Square"), "Tin": [I64], "Tout": [I64]},
         functions=(SQUARE,)),
     Bad("RemoteCall", (s([b"/cpu:0", b"/cpu:0"]), i64(3)), "target must be a scalar string",
         {"f": FuncAttr("Square"), "Tin": [I64], "Tout": [I64]}, functions=(SQUARE,)),
@@ -589,17 +588,17 @@ def test_remote_call_on_this_workers_cpu_runs_here(target: str) -> None:
 
 
 @pytest.mark.parametrize(("target", "error", "message"), [
-    ("/job:worker/replica:0/task:1/device:CPU:0", UnimplementedError,
-     "target '/job:worker/replica:0/task:1/device:CPU:0'"),
-    ("/job:ps/task:0", UnimplementedError,
-     "target '/job:ps/task:0' (/job:ps/replica:0/task:0/device:CPU:0) is a device of another "
-     "task"),
+    # Another task runs it when the context's cluster names that task (tests/test_peers.py).
+    ("/job:worker/replica:0/task:1/device:CPU:0", InvalidArgumentError,
+     "Device '/job:worker/replica:0/task:1/device:CPU:0' belongs to no task"),
+    ("/job:ps/task:0", InvalidArgumentError,
+     "Device '/job:ps/replica:0/task:0/device:CPU:0' belongs to no task"),
     ("/device:GPU:0", InvalidArgumentError,
      "Device '/job:worker/replica:0/task:0/device:GPU:0' is not on this worker"),
     ("/job:worker/task:x", InvalidArgumentError,
      "Could not parse /job:worker/task:x into a device specification."),
 ])
-def test_remote_call_elsewhere_is_refused_naming_the_target(
+def test_remote_call_to_a_device_of_no_task_is_refused_naming_it(
     target: str, error: type[EagerError], message: str
 ) -> None:
     env = Env([IDENTITY])

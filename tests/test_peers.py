@@ -20,7 +20,7 @@ from grpclib.exceptions import GRPCError
 from eager_async import EagerServer
 from eager_async._proto import tensorflow as tf
 from eager_async._proto.tensorflow import eager as pb
-from eager_async.attrs import encode_attr
+from eager_async.attrs import FuncAttr, encode_attr
 from eager_async.tensors import decode_tensor, encode_tensor
 
 CONTEXT = 4242
@@ -443,3 +443,31 @@ async def test_a_peer_that_dies_mid_receive_is_unavailable(tmp_path: Path) -> No
         task0.kill()
         task0.wait()
         log.close()
+
+
+async def test_remote_call_runs_its_function_on_another_task(
+    stubs: list[pb.EagerServiceStub], cluster: tuple[EagerServer, EagerServer],
+) -> None:
+    # What a MultiDeviceIterator's per-device datasets send when their source is
+    # another task: the function runs there, registered as a component function, and
+    # its inputs and outputs travel with the call.
+    where = function("Where", [("x", 1)], [("y", 1), ("d", 7)], [
+        node("twice", "AddV2", ["x", "x"], {"T": F32}),
+        node("name", "Const", [], {"dtype": np.dtype(object),
+                                   "value": np.array(b"ran", dtype=object)}),
+    ], {"y": "twice:z:0", "d": "name:output:0"})
+    await stubs[0].enqueue(enqueue(register(where)))
+    attrs = {"f": FuncAttr("Where"), "Tin": [F32], "Tout": [F32, np.dtype(object)]}
+    reply = await stubs[0].enqueue(enqueue(operation(
+        -1, "RemoteCall", np.array(TASK1.encode(), dtype=object), np.float32([1, 2]),
+        attrs=attrs)))
+    outputs = [decode_tensor(t) for t in reply.queue_response[0].tensor]
+    np.testing.assert_array_equal(outputs[0], np.float32([2, 4]))
+    assert outputs[1].item() == b"ran"
+    assert cluster[1].runtime.context(CONTEXT).kernel("Where")  # registered there to run
+    with pytest.raises(GRPCError) as caught:  # a task the cluster does not have
+        await stubs[0].enqueue(enqueue(operation(
+            -1, "RemoteCall", np.array(b"/job:ps/task:0", dtype=object), np.float32(1),
+            attrs=attrs)))
+    assert caught.value.status == Status.INVALID_ARGUMENT
+    assert "belongs to no task of this context's cluster" in (caught.value.message or "")

@@ -1,7 +1,7 @@
 """Ops that run registered functions (TF's functional_ops): PartitionedCall and
 StatefulPartitionedCall (attr ``f``), If and StatelessIf (``then_branch``/``else_branch``),
 While and StatelessWhile (``cond``/``body``), and RemoteCall (``f`` on a device named at
-run time, which must be this worker's).
+run time: this worker's, or another task's of the cluster).
 
 They find the function in their context through ``env`` (``eager_async.op_env``). The
 output dtypes come from the op's ``Tout``/``T`` attrs like any op's; the shape rules walk
@@ -20,7 +20,7 @@ import numpy as np
 
 from ..attrs import FuncAttr
 from ..devices import DeviceName, WorkerDevices
-from ..errors import InvalidArgumentError, UnimplementedError
+from ..errors import InvalidArgumentError
 from ._checks import tf_name
 from .registry import Shape, op
 from .specs import TensorSpec
@@ -150,10 +150,10 @@ def _scalar_target(shape: Shape) -> None:
         )
 
 
-def _check_local_target(target: np.ndarray, env: Any) -> None:
-    """RemoteCall's ``target`` must name this worker's CPU once the parts it leaves out are
-    taken from that CPU (TF's CanonicalizeDeviceName against the op's device). A device of
-    another task is UNIMPLEMENTED: running there belongs to the cluster runtime."""
+def _target_device(target: np.ndarray, env: Any) -> str:
+    """RemoteCall's ``target`` spelled out, the parts it leaves out taken from this
+    worker's CPU (TF's CanonicalizeDeviceName against the op's device); a device of this
+    task must be one the worker has."""
     _scalar_target(target.shape)
     item = target.item()
     text = item.decode(errors="replace") if isinstance(item, bytes) else str(item)
@@ -170,13 +170,11 @@ def _check_local_target(target: np.ndarray, env: Any) -> None:
     )
     kind, index = name.type or "CPU", 0 if name.id is None else name.id
     canonical = f"/job:{where[0]}/replica:{where[1]}/task:{where[2]}/device:{kind}:{index}"
-    if where != (job, here.replica, task):
-        raise UnimplementedError(
-            f"RemoteCall: target '{text}' ({canonical}) is a device of another task; this "
-            "worker runs RemoteCall only on its own devices (calling another task is the "
-            "cluster runtime's part, not built yet)"
-        )
-    here.resolve(canonical)
+    if where == (job, here.replica, task):
+        here.resolve(canonical)
+    else:
+        env.cluster.address_of(canonical)  # some task of the cluster must own it
+    return canonical
 
 
 def _remote_call_shape(
@@ -184,7 +182,7 @@ def _remote_call_shape(
 ) -> list[Shape]:
     _scalar_target(target.shape)
     if target.value is not None:
-        _check_local_target(target.value, env)
+        _target_device(target.value, env)
     return _call_shape(args, f=f, env=env)
 
 
@@ -193,9 +191,15 @@ def remote_call(
     target: np.ndarray, args: list[np.ndarray], *, f: FuncAttr, Tout: list[np.dtype], env: Any
 ) -> list[np.ndarray]:
     """``f(*args)`` on device ``target``: here, as PartitionedCall, when it is this
-    worker's; UNIMPLEMENTED when it is another task's."""
-    _check_local_target(target, env)
-    results: list[np.ndarray] = env.function(f.name).run(args, f.attrs)
+    worker's; on another task of the cluster, as a component function run there."""
+    device = _target_device(target, env)
+    if env.cluster.is_local(device):
+        results: list[np.ndarray] = env.function(f.name).run(args, f.attrs)
+    else:
+        # Imported here: the kernels load before the runtime modules that use them.
+        from ..multi_task import call_on_task
+
+        results = call_on_task(env, device, f.name, args, f.attrs)
     got = [r.dtype for r in results]
     if got != list(Tout):
         raise InvalidArgumentError(
