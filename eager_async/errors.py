@@ -3,7 +3,8 @@
     EagerError                      INTERNAL   a bug in eager_async (logged once)
     ├── InvalidArgumentError        INVALID_ARGUMENT   the caller sent something malformed
     ├── NotFoundError               NOT_FOUND          the caller named an op/function we lack
-    ├── ContextNotFoundError        ABORTED            the caller's context id is unknown
+    ├── AbortedError                ABORTED            the caller's view of this worker is stale
+    │   └── ContextNotFoundError    ABORTED            the caller's context id is unknown
     ├── AlreadyExistsError          INVALID_ARGUMENT   a context id re-created with an older view
     ├── FailedPreconditionError     FAILED_PRECONDITION the caller used state that is not ready
     ├── CancelledError              CANCELLED          the work was cancelled (context closed)
@@ -26,6 +27,7 @@ from __future__ import annotations
 import enum
 
 __all__ = [
+    "AbortedError",
     "AlreadyExistsError",
     "CancelledError",
     "ContextNotFoundError",
@@ -91,11 +93,16 @@ class NotFoundError(EagerError):
     code = StatusCode.NOT_FOUND
 
 
-class ContextNotFoundError(EagerError):
-    """The caller used a context id this worker does not know (never created, closed,
-    collected after its keep-alive ran out, or the worker restarted)."""
+class AbortedError(EagerError):
+    """The caller's view of this worker is out of date: it asks for state of an earlier
+    incarnation (the worker restarted), as TF answers a restarted task's peers."""
 
     code = StatusCode.ABORTED
+
+
+class ContextNotFoundError(AbortedError):
+    """The caller used a context id this worker does not know (never created, closed,
+    collected after its keep-alive ran out, or the worker restarted)."""
 
 
 class AlreadyExistsError(EagerError):

@@ -34,6 +34,11 @@ class Rendezvous:
         """How many receivers wait for a send."""
         return sum(1 for slot in self._slots.values() if not slot.done())
 
+    def sent(self, step_id: int, key: str) -> bool:
+        """Whether a value was sent under ``key`` and not taken yet."""
+        slot = self._slots.get((step_id & _U64, key))
+        return slot is not None and slot.done() and slot.exception() is None
+
     def _slot(self, step_id: int, key: str) -> asyncio.Future[np.ndarray]:
         return self._slots.setdefault((step_id & _U64, key), self._loop.create_future())
 

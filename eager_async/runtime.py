@@ -20,7 +20,12 @@ from ._proto.tensorflow import eager
 from .cluster import ClusterView
 from .context import FETCH_OP_ID, Context
 from .devices import WorkerDevices
-from .errors import AlreadyExistsError, ContextNotFoundError, InvalidArgumentError
+from .errors import (
+    AbortedError,
+    AlreadyExistsError,
+    ContextNotFoundError,
+    InvalidArgumentError,
+)
 from .peers import Peers
 from .records import Item, OpItem, QueueResult
 from .rendezvous import Rendezvous
@@ -238,12 +243,34 @@ class Runtime:
     async def recv_tensor(self, step_id: int, key: str) -> np.ndarray:
         """The tensor a ``_Send`` op left under (``step_id``, ``key``); waits for it.
 
-        The step is a context's id, or a component function's ``func_step_id``."""
+        The step is a context's id, or a component function's ``func_step_id``. A key
+        naming another incarnation of this worker's device, and sent by no ``_Send`` of
+        this process, is ABORTED at once, as on TF's worker: the tensor was to come from
+        a process that is gone."""
+        if not self.rendezvous.sent(step_id, key):
+            self._check_incarnation(key)
         context = self._contexts.get(step_id & _U64)
         if context is None:
             return await self.rendezvous.take(step_id, key)
         with context.in_use():
             return await self.rendezvous.take(context.id, key)
+
+    def _check_incarnation(self, key: str) -> None:
+        device, _, rest = key.partition(";")
+        text = rest.partition(";")[0]
+        try:
+            incarnation = int(text, 16)
+        except ValueError:
+            raise InvalidArgumentError(
+                f"RecvTensor: rendezvous key '{key}' is not "
+                "<send device>;<incarnation as 16 hex digits>;<recv device>;<name>;<frame>"
+            ) from None
+        if incarnation != self.incarnation:
+            raise AbortedError(
+                f"RecvTensor expects a different device incarnation: {incarnation} vs. "
+                f"{self.incarnation}. The task serving {device} was probably restarted; "
+                "the tensor it was to send is gone."
+            )
 
     def status(self) -> list[tf.DeviceAttributes]:
         """What ``WorkerService/GetStatus`` reports: the devices named by the options."""

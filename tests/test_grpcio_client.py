@@ -149,6 +149,11 @@ def test_tensorflow_clients_captured_session(channel: grpc.Channel, pb: ModuleTy
     streaming = channel.stream_stream(SERVICE + "StreamingEnqueue")
     replies = list(streaming(iter(requests), timeout=30))
     assert replies == expected  # send_tensor, send_tensor, AddV2, _Send
+    # The capture's rendezvous key names the incarnation of the worker it was taken
+    # from: served only once the _Send has run here (else ABORTED, as TF answers a key
+    # of another incarnation), so let an async context's ops finish first.
+    wait = pb.WaitQueueDoneRequest(context_id=created.context_id)
+    channel.unary_unary(SERVICE + "WaitQueueDone")(wait.SerializeToString(), timeout=30)
     received = worker_pb.RecvTensorResponse.FromString(reply_to("/RecvTensor"))
     theirs = worker_pb.RecvTensorResponse.FromString(bytes.fromhex(next(
         m["hex"] for m in messages if m["method"].endswith("/RecvTensor")
@@ -166,12 +171,19 @@ def test_tensorflow_clients_captured_session(channel: grpc.Channel, pb: ModuleTy
 def test_recv_tensor_waits_for_a_send_like_tensorflow(channel: grpc.Channel,
                                                       worker_pb: ModuleType) -> None:
     # A step id may be a component function's, whose _Send has not run yet: like TF's
-    # worker, RecvTensor waits, here until the client's deadline.
-    request = worker_pb.RecvTensorRequest(step_id=-5, rendezvous_key="a;0;b;c;0:0")
-    with pytest.raises(grpc.RpcError) as caught:
-        channel.unary_unary("/tensorflow.WorkerService/RecvTensor")(
-            request.SerializeToString(), timeout=0.5)
-    assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    # worker, RecvTensor waits, here until the client's deadline. A key naming another
+    # incarnation of the worker's device (a restarted worker's) is ABORTED at once.
+    status = worker_pb.GetStatusResponse.FromString(channel.unary_unary(
+        "/tensorflow.WorkerService/GetStatus")(b"", timeout=30))
+    incarnation = status.device_attributes[0].incarnation
+    recv = channel.unary_unary("/tensorflow.WorkerService/RecvTensor")
+    for hex_incarnation, code in [(f"{incarnation:016x}", grpc.StatusCode.DEADLINE_EXCEEDED),
+                                  (f"{incarnation ^ 1:016x}", grpc.StatusCode.ABORTED)]:
+        key = f"{DEVICE};{hex_incarnation};/job:localhost/replica:0/task:0/device:CPU:0;c;0:0"
+        request = worker_pb.RecvTensorRequest(step_id=-5, rendezvous_key=key)
+        with pytest.raises(grpc.RpcError) as caught:
+            recv(request.SerializeToString(), timeout=0.5)
+        assert caught.value.code() == code
 
 
 def test_a_tf_2_21_style_session(channel: grpc.Channel, pb: ModuleType,

@@ -27,6 +27,7 @@ CONTEXT = 4242
 STEP = 77
 TASK0 = "/job:worker/replica:0/task:0/device:CPU:0"
 TASK1 = "/job:worker/replica:0/task:1/device:CPU:0"
+INCARNATIONS = (12, 11)
 EDGE = {"tensor_name": b"edge_5_x", "send_device": TASK1.encode(),
         "send_device_incarnation": 11, "recv_device": TASK0.encode()}
 
@@ -34,6 +35,9 @@ EDGE = {"tensor_name": b"edge_5_x", "send_device": TASK1.encode(),
 @pytest.fixture
 async def cluster() -> AsyncIterator[tuple[EagerServer, EagerServer]]:
     async with EagerServer("127.0.0.1", 0) as task0, EagerServer("127.0.0.1", 0) as task1:
+        # The incarnations the rendezvous keys below name (a worker answers a key of
+        # another incarnation with ABORTED).
+        task0.runtime.incarnation, task1.runtime.incarnation = INCARNATIONS
         yield task0, task1
 
 
@@ -312,6 +316,7 @@ async def test_an_eager_copy_follows_the_cluster_of_update_context() -> None:
     # and a _Recv on task 0, in the context's own step. The first cluster names a dead
     # address for task 1; UpdateContext gives the right one.
     async with EagerServer("127.0.0.1", 0) as task0, EagerServer("127.0.0.1", 0) as task1:
+        task0.runtime.incarnation, task1.runtime.incarnation = INCARNATIONS
         with socket.socket() as unused:
             unused.bind(("127.0.0.1", 0))
             dead_port = unused.getsockname()[1]
@@ -413,20 +418,24 @@ async def test_a_peer_that_dies_mid_receive_is_unavailable(tmp_path: Path) -> No
     try:
         async with EagerServer("127.0.0.1", 0) as task1:
             ports = (port0, task1.port)
+            incarnations = []
             for task, port in enumerate(ports):
                 for _ in range(300):  # until task 0 accepts connections
                     try:
                         async with Channel("127.0.0.1", port) as own:
-                            await pb.EagerServiceStub(own).create_context(
+                            created = await pb.EagerServiceStub(own).create_context(
                                 pb.CreateContextRequest(context_id=CONTEXT,
                                                         server_def=server_def(task, ports)))
+                        incarnations.append(created.device_attributes[0].incarnation)
                         break
                     except (ConnectionError, OSError):
                         await asyncio.sleep(0.05)
             async with Channel("127.0.0.1", task1.port) as channel:
                 stub = pb.EagerServiceStub(channel)
                 from_task0 = {**EDGE, "send_device": TASK0.encode(),
-                              "recv_device": TASK1.encode()}
+                              "recv_device": TASK1.encode(),
+                              "send_device_incarnation": int(np.uint64(incarnations[0])
+                                                             .astype(np.int64))}
                 pending = asyncio.ensure_future(stub.enqueue(enqueue(operation(
                     -1, "_Recv", device=TASK1, attrs={**from_task0, "tensor_type": F32}))))
                 for _ in range(500):  # until task 1 waits on task 0

@@ -22,6 +22,7 @@ CONTEXT = 31
 async def runtime() -> AsyncIterator[Runtime]:
     with ThreadPoolExecutor(2) as pool:
         runtime = Runtime(pool)
+        runtime.incarnation = INCARNATION  # what the rendezvous keys below name
         await runtime.start()
         try:
             yield runtime
@@ -94,6 +95,7 @@ async def test_a_context_is_not_collected_while_an_rpc_waits_on_it(
     assert CONTEXT not in runtime.context_ids
 
 
+INCARNATION = (1 << 64) - 2  # as the int64 attr -2
 SEND_ATTRS = {"send_device": b"/job:worker/replica:0/task:0/device:CPU:0",
               "recv_device": b"/job:localhost/replica:0/task:0/device:CPU:0",
               "tensor_name": b"t_1", "send_device_incarnation": -2}
@@ -118,6 +120,19 @@ async def test_closing_the_context_fails_a_waiting_recv_tensor(runtime: Runtime)
     await runtime.close_context(CONTEXT)
     with pytest.raises(CancelledError, match="closed"):
         await receiving
+
+
+async def test_a_key_of_another_incarnation_is_aborted_at_once(runtime: Runtime) -> None:
+    # A peer asks for a tensor of this worker's previous process (it restarted): TF's
+    # worker answers ABORTED rather than wait for a send that will never come.
+    from eager_async.errors import AbortedError, InvalidArgumentError
+
+    await runtime.create_context(pb.CreateContextRequest(context_id=CONTEXT))
+    stale = KEY.replace("fffffffffffffffe", "0000000000000005")
+    with pytest.raises(AbortedError, match="expects a different device incarnation: 5 vs"):
+        await runtime.recv_tensor(CONTEXT, stale)
+    with pytest.raises(InvalidArgumentError, match="is not <send device>;<incarnation"):
+        await runtime.recv_tensor(CONTEXT, "no-incarnation-here")
 
 
 async def test_send_needs_its_rendezvous_attrs(runtime: Runtime) -> None:
