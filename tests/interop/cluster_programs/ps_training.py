@@ -14,7 +14,8 @@ per-worker dataset (``coordinator.create_per_worker_dataset`` + ``iter``) that r
 fixed batch through a ``map``, and a custom training loop (``GradientTape``, Keras SGD) is
 scheduled onto the workers with ``coordinator.schedule``.
 
-Checks: the variables are on the ps; a batch read by a worker equals the local one; the
+Checks: the variables are on the ps; a batch read by a worker equals the local one, also
+through ``strategy.distribute_datasets_from_function`` (a MultiDeviceIterator); the
 first STEPS steps, each joined before the next (full-batch SGD, so the result does not
 depend on which worker ran which step), give the same losses and final weights as the
 identical training run locally without a strategy, and (``--expect``) as the all-TF run;
@@ -149,6 +150,25 @@ def run_training(cluster: Cluster, args: argparse.Namespace) -> None:
         return close(list(got), list(want))
 
     cluster.attempt("per_worker_dataset_batch", read_batch)
+
+    # The documented form: a per-worker function that distributes the dataset, read on
+    # each worker through a MultiDeviceIterator (GeneratorDataset, RemoteCall, ...).
+    distributed = coordinator.create_per_worker_dataset(
+        lambda: strategy.distribute_datasets_from_function(dataset_fn))
+    distributed_iterator = iter(distributed)
+
+    def read_distributed_batch() -> tuple[bool, str]:
+        got = [coordinator.schedule(peek, args=(distributed_iterator,)) for _ in range(4)]
+        coordinator.join()
+        x, y = next(iter(dataset_fn()))
+        want = [tf.reduce_sum(x, axis=0).numpy(), tf.reduce_sum(y).numpy()]
+        for value in got:
+            ok, detail = close(list(value.fetch()), want)
+            if not ok:
+                return ok, detail
+        return True, "4 batches"
+
+    cluster.attempt("distributed_dataset_batches", read_distributed_batch)
 
     @tf.function
     def train_step(iterator: Any) -> Any:
