@@ -38,7 +38,7 @@ from .errors import (
     UnavailableError,
     UnimplementedError,
 )
-from .tensors import decode_tensor
+from .recv_tensor_reply import RawReply, decode_recv_tensor_response
 
 __all__ = ["Peers"]
 
@@ -172,20 +172,22 @@ class Peers:
             self._prefetched.pop(prefetched).cancel()
 
     async def _recv_tensor(self, address: str, step_id: int, key: str) -> np.ndarray:
-        # upb, not the dataclasses: a large tensor is parsed by C code, its bytes once.
+        # The reply is read by our own decoder: a large tensor becomes a view of the bytes
+        # that arrived, not copied by a protobuf parser first.
         request = upb.RecvTensorRequest(step_id=_signed(step_id), rendezvous_key=key)
         method = UnaryUnaryMethod(
-            self._channel(address), _RECV_TENSOR, upb.RecvTensorRequest, upb.RecvTensorResponse
+            self._channel(address), _RECV_TENSOR, upb.RecvTensorRequest, RawReply
         )
         reply = await self._call(address, f"RecvTensor of '{key}'", method(request))
-        if reply.is_dead:
+        tensor, dead = decode_recv_tensor_response(reply.data)
+        if dead:
             raise UnimplementedError(
                 f"RecvTensor from {address} for '{key}' returned a dead tensor (a branch of "
                 "TF1-style control flow not taken), which eager_async does not support"
             )
-        if not reply.HasField("tensor"):
+        if tensor is None:
             raise UnavailableError(f"RecvTensor from {address} for '{key}' carried no tensor")
-        return decode_tensor(reply.tensor)
+        return tensor
 
     async def incarnation(self, address: str, device: str) -> int:
         """The incarnation of ``device`` on the task at ``address``, from its GetStatus
