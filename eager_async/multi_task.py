@@ -21,7 +21,7 @@ import concurrent.futures
 import contextlib
 import logging
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -49,7 +49,8 @@ _NO_OP_ID = -1  # RunComponentFunction: register no outputs (a part gives none)
 class MultiTaskFunction:
     """Runs ``spec`` across tasks; ``arg_devices`` names where each input lives (full
     device names), ``remote_inputs`` the handles of the inputs on other tasks (by input
-    position); ``run`` takes the inputs on this worker, in order."""
+    position), ``library`` the context's functions by name (nested calls travel with a
+    part); ``run`` takes the inputs on this worker, in order."""
 
     is_function = True
     stateful = True
@@ -62,7 +63,7 @@ class MultiTaskFunction:
         arg_devices: Sequence[str],
         remote_inputs: Mapping[int, HandleRef],
         local_device: str,
-        library: Any,
+        library: Callable[[str], FunctionSpec | None],
     ) -> None:
         self.spec = spec
         self._env = env
@@ -125,10 +126,11 @@ class MultiTaskFunction:
             self._env.rendezvous.abort(step, error.message)
 
     def _partition(self, attrs: Mapping[str, Any]) -> Partition:
+        # Once per definition, placement of the inputs and view of the cluster.
         key = ("multi_task_partition", id(self.spec), self._arg_devices)
         cached = self._env.state.get(key)
-        if cached is not None and cached[0] is self.spec:
-            parts: Partition = cached[1]
+        if cached is not None and cached[0] is self.spec and cached[1] is self._env.cluster:
+            parts: Partition = cached[2]
             return parts
         parts = partition(
             self.spec,
@@ -139,7 +141,7 @@ class MultiTaskFunction:
             call_attrs=attrs,
             library=self._library,
         )
-        self._env.state[key] = (self.spec, parts)
+        self._env.state[key] = (self.spec, self._env.cluster, parts)
         return parts
 
     def _incarnation(self, device: str) -> int:

@@ -37,9 +37,6 @@ from .kernels.op_defs import MISSING, op_def
 
 __all__ = ["Partition", "RemotePart", "called_functions", "needs_partition", "partition"]
 
-_CALLS = frozenset({"PartitionedCall", "StatefulPartitionedCall"})
-
-
 @dataclass(frozen=True, slots=True)
 class RemotePart:
     """The component of another task: register ``function`` (with the functions it calls,
@@ -88,7 +85,8 @@ def partition(
     library: Callable[[str], FunctionSpec | None],
 ) -> Partition:
     """Split ``spec`` called with inputs on ``arg_devices`` (full names) on the worker
-    whose device is ``local``; ``library`` finds nested functions to inline."""
+    whose device is ``local``; ``library`` finds the functions a part calls, which travel
+    with it (a call runs whole where its resources live)."""
     if not spec.source:
         raise UnimplementedError(
             f"Function '{spec.name}' was not registered from a FunctionDef, so its parts "
