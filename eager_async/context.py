@@ -30,7 +30,7 @@ from .executor import Executor, offload
 from .functions import FunctionLibrary, FunctionSpec
 from .handles import HandleTable, NodeInput, OpNode
 from .kernels import TensorSpec
-from .multi_task import MultiTaskFunction
+from .multi_task import MultiTaskFunction, live_steps
 from .op_env import OpEnv, OpKernel
 from .partition import needs_partition
 from .peers import Peers
@@ -236,7 +236,7 @@ class Context:
         """Fail every pending op with CANCELLED ``reason`` and free every tensor."""
         self._closed = reason
         await self._executor.close(reason)
-        for step in [self.id, *self._steps]:
+        for step in [self.id, *self._steps, *live_steps(self._kernel_state)]:
             self._end_step(step, reason)
         self._table.clear()
         self._functions.clear()

@@ -21,7 +21,7 @@ import concurrent.futures
 import contextlib
 import logging
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -38,11 +38,19 @@ from .partition import Partition, RemotePart, called_functions, partition
 from .records import HandleRef
 from .tensors import decode_tensor, encode_tensor
 
-__all__ = ["MultiTaskFunction", "call_on_task"]
+__all__ = ["MultiTaskFunction", "call_on_task", "live_steps"]
 
 logger = logging.getLogger(__name__)
 
 _OBJECT = np.dtype(object)
+_LIVE_STEPS = "multi_task_live_steps"  # in the context's kernel state
+
+
+def live_steps(state: dict[Hashable, Any]) -> set[int]:
+    """The steps of multi-task functions running in the context whose kernel state is
+    ``state``: closing the context aborts them."""
+    steps: set[int] = state.setdefault(_LIVE_STEPS, set())
+    return steps
 _NO_OP_ID = -1  # RunComponentFunction: register no outputs (a part gives none)
 
 
@@ -94,6 +102,7 @@ class MultiTaskFunction:
             "step %d of %s: parts on %s", step, self.spec.name, [p.device for p in parts.remote]
         )
         local_env = env.at_step(step)
+        live_steps(env.state).add(step)
         loop = env.peers.loop
         remote = [
             asyncio.run_coroutine_threadsafe(self._run_part(part, step, attrs), loop)
@@ -111,6 +120,7 @@ class MultiTaskFunction:
         self._cleanup(parts.remote, step)
         env.rendezvous.abort(step, f"step {step} of {self.spec.name} is over")
         env.peers.end_step(step)
+        live_steps(env.state).discard(step)
         failure = _first_cause(local_error, [e for e in remote_errors if e is not None])
         if failure is not None:
             raise failure

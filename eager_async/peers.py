@@ -62,16 +62,17 @@ class Peers:
         self._loop = loop
         self._channels: dict[str, Channel] = {}
         self._incarnations: dict[tuple[str, str, int], int] = {}
-        # Receives in flight per step, and the steps aborted (why) until they end.
-        self._receiving: dict[int, dict[asyncio.Task[np.ndarray], None]] = {}
-        self._cancelled: dict[asyncio.Task[np.ndarray], EagerError] = {}
+        # Calls in flight per step, and the steps aborted (why) until they end.
+        self._receiving: dict[int, dict[asyncio.Task[Any], None]] = {}
+        self._cancelled: dict[asyncio.Task[Any], EagerError] = {}
         self._aborted: dict[int, EagerError] = {}
         self._prefetched: dict[tuple[int, str], asyncio.Task[np.ndarray]] = {}
         self._closed = False
 
     @property
     def receiving(self) -> int:
-        """How many RecvTensor calls to peers are in flight."""
+        """How many calls to peers of a step (RecvTensor, RunComponentFunction) are in
+        flight."""
         return sum(len(tasks) for tasks in self._receiving.values())
 
     @property
@@ -109,11 +110,19 @@ class Peers:
     async def recv_tensor(self, address: str, step_id: int, key: str) -> np.ndarray:
         """The tensor the task at ``address`` sent under (``step_id``, ``key``); fails
         with the step's error once ``abort`` is called for the step."""
+        return await self._in_step(
+            step_id, f"RecvTensor of '{key}' from {address}",
+            self._recv_tensor(address, step_id, key),
+        )  # fmt: skip
+
+    async def _in_step(self, step_id: int, what: str, call: Coroutine[Any, Any, T]) -> T:
+        """``call``, failed with the step's error when ``abort`` is called for the step."""
         step = step_id & _U64
         failure = self._aborted.get(step)
         if failure is not None:
+            call.close()
             raise failure
-        task = asyncio.ensure_future(self._recv_tensor(address, step_id, key))
+        task = asyncio.ensure_future(call)
         self._receiving.setdefault(step, {})[task] = None
         try:
             return await task
@@ -121,8 +130,7 @@ class Peers:
             failure = self._cancelled.pop(task, None)
             if failure is None:
                 raise
-            message = f"RecvTensor of '{key}' from {address}: {failure.message}"
-            raise type(failure)(message) from None
+            raise type(failure)(f"{what}: {failure.message}") from None
         finally:
             self._cancelled.pop(task, None)
             pending = self._receiving.get(step)
@@ -151,8 +159,8 @@ class Peers:
         return await task
 
     def abort(self, step_id: int, error: EagerError) -> None:
-        """Fail the receives of ``step_id`` in flight and to come with ``error``, until
-        ``end_step`` (thread-safe)."""
+        """Fail the calls of ``step_id`` in flight and to come (receives, component
+        functions) with ``error``, until ``end_step`` (thread-safe)."""
         self._loop.call_soon_threadsafe(self._abort, step_id & _U64, error)
 
     def _abort(self, step: int, error: EagerError) -> None:
@@ -219,12 +227,13 @@ class Peers:
     async def run_component_function(
         self, address: str, context_id: int, operation: eager.Operation
     ) -> eager.RunComponentFunctionResponse:
-        """Run a component function the peer has registered; waits until it is done."""
+        """Run a component function the peer has registered; waits until it is done, or
+        until its step (``operation.func_step_id``) is aborted."""
         stub = eager.EagerServiceStub(self._channel(address))
         request = eager.RunComponentFunctionRequest(context_id=context_id, operation=operation)
-        return await self._call(
-            address, f"RunComponentFunction {operation.name}", stub.run_component_function(request)
-        )
+        what = f"RunComponentFunction {operation.name}"
+        call = self._call(address, what, stub.run_component_function(request))
+        return await self._in_step(operation.func_step_id, f"{what} on {address}", call)
 
     def blocking(self, call: Coroutine[Any, Any, T]) -> T:
         """Run ``call`` on the event loop from a kernel thread, waiting there for it."""

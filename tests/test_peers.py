@@ -480,3 +480,33 @@ async def test_remote_call_runs_its_function_on_another_task(
             attrs=attrs)))
     assert caught.value.status == Status.INVALID_ARGUMENT
     assert "belongs to no task of this context's cluster" in (caught.value.message or "")
+
+
+async def test_closing_a_context_cancels_a_step_waiting_on_another_task(
+    stubs: list[pb.EagerServiceStub], cluster: tuple[EagerServer, EagerServer],
+) -> None:
+    # A function whose part on task 1 waits forever (for a tensor nobody sends): closing
+    # the context on task 0 ends the call with CANCELLED, and the step's calls to task 1
+    # (its RunComponentFunction, the receive of its result) end too: no thread stays
+    # blocked in them.
+    never = {**EDGE, "tensor_name": b"never_sent", "send_device": TASK0.encode(),
+             "send_device_incarnation": INCARNATIONS[0], "recv_device": TASK1.encode()}
+    stuck = function("Stuck", [], [("y", 1)], [
+        tf.NodeDef(name="wait", op="_Recv", device=TASK1,
+                   attr={k: encode_attr(v) for k, v in {**never, "tensor_type": F32}.items()}),
+        node("out", "Identity", ["wait:tensor:0"], {"T": F32}),
+    ], {"y": "out:output:0"})
+    await stubs[0].enqueue(enqueue(register(stuck)))
+    pending = asyncio.ensure_future(stubs[0].enqueue(enqueue(operation(-1, "Stuck"))))
+    done, _ = await asyncio.wait([pending], timeout=0.3)
+    assert not done  # it waits on task 1, which waits on task 0
+    assert cluster[0].runtime.peers.receiving == 2
+    await stubs[0].close_context(pb.CloseContextRequest(context_id=CONTEXT))
+    with pytest.raises(GRPCError) as caught:
+        await asyncio.wait_for(pending, 30)
+    assert caught.value.status == Status.CANCELLED
+    for _ in range(200):
+        if not cluster[0].runtime.peers.receiving:
+            break
+        await asyncio.sleep(0.01)
+    assert cluster[0].runtime.peers.receiving == 0
