@@ -196,16 +196,14 @@ class MultiTaskFunction:
         await env.peers.run_component_function(address, env.context_id, operation)
 
     def _cleanup(self, parts: Sequence[RemotePart], step: int) -> None:
-        """Tell each task the step is over (TF's ``cleanup_function``); best effort."""
+        """Tell each task the step is over (TF's ``cleanup_function``), without waiting
+        for the answers: the call's result does not depend on them."""
         env = self._env
         assert env.peers is not None
         item = eager.QueueItem(cleanup_function=eager.CleanupFunctionOp(step_id=_signed(step)))
         for address in {env.cluster.address_of(part.device) for part in parts}:
             assert address is not None
-            try:
-                env.peers.blocking(env.peers.enqueue(address, env.context_id, [item]))
-            except EagerError as error:
-                logger.info("cleanup of step %d on %s failed: %s", step, address, error.message)
+            env.peers.enqueue_later(address, env.context_id, [item], f"cleanup of step {step}")
 
 
 def call_on_task(

@@ -67,6 +67,7 @@ class Peers:
         self._cancelled: dict[asyncio.Task[Any], EagerError] = {}
         self._aborted: dict[int, EagerError] = {}
         self._prefetched: dict[tuple[int, str], asyncio.Task[np.ndarray]] = {}
+        self._later: set[asyncio.Task[None]] = set()  # see enqueue_later
         self._closed = False
 
     @property
@@ -224,6 +225,29 @@ class Peers:
         request = eager.EnqueueRequest(context_id=context_id, queue=items)
         await self._call(address, "Enqueue", stub.enqueue(request, timeout=_QUICK_DEADLINE))
 
+    def enqueue_later(
+        self, address: str, context_id: int, items: list[eager.QueueItem], what: str
+    ) -> None:
+        """Enqueue ``items`` into the peer's context without waiting for the reply
+        (thread-safe): a notice nobody waits for, as a step's ``cleanup_function``; a
+        failure is logged. Owned here until it ends; ``close`` cancels it."""
+        self._loop.call_soon_threadsafe(self._enqueue_later, address, context_id, items, what)
+
+    def _enqueue_later(
+        self, address: str, context_id: int, items: list[eager.QueueItem], what: str
+    ) -> None:
+        if self._closed:
+            return
+        task = self._loop.create_task(self.enqueue(address, context_id, items))
+        self._later.add(task)
+
+        def done(task: asyncio.Task[None]) -> None:
+            self._later.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                logger.info("%s on %s failed: %s", what, address, task.exception())
+
+        task.add_done_callback(done)
+
     async def run_component_function(
         self, address: str, context_id: int, operation: eager.Operation
     ) -> eager.RunComponentFunctionResponse:
@@ -250,7 +274,7 @@ class Peers:
     def close(self) -> None:
         """Close every channel; calls in flight fail."""
         self._closed = True
-        for task in self._prefetched.values():
+        for task in [*self._prefetched.values(), *self._later]:
             task.cancel()
         self._prefetched.clear()
         for channel in self._channels.values():
