@@ -123,6 +123,9 @@ def remote_function_inputs(d0: str, d1: str) -> object:
     with tf.device(d1):
         first = layer(x, w)
         w.assign_sub(tf.fill([5, 2], 0.25))
+        # TF's own workers let the next call's part on task 0 read w before this
+        # assignment lands (seen on an all-TF cluster): wait for it.
+        w.numpy()
         second = layer(x, w)
     return [first, second]
 
