@@ -333,9 +333,13 @@ class Runtime:
                 logger.exception("keep-alive sweep failed")
 
     async def sweep(self, now: float) -> None:
-        """Close every context whose keep-alive ran out by ``now``."""
+        """Close every context whose keep-alive ran out by ``now``; a context that
+        cannot be judged (a bug) is logged and skipped, never stops the sweep."""
         for context_id, context in list(self._contexts.items()):
-            if context.expired(now):
-                await self._drop(
-                    context_id, f"no request for more than {context.keep_alive_secs} s"
-                )
+            try:
+                if context.expired(now):
+                    await self._drop(
+                        context_id, f"no request for more than {context.keep_alive_secs} s"
+                    )
+            except Exception:
+                logger.exception("keep-alive sweep of context %d failed", context_id)

@@ -20,6 +20,7 @@ from ._proto.tensorflow import eager
 from .errors import EagerError, InvalidArgumentError
 from .records import RegisterFunctionItem, SendTensorItem
 from .runtime import Runtime
+from .strict import StrictRequest
 from .tensors import decode_tensor, encode_shape, encode_tensor
 from .wire import (
     decode_function,
@@ -60,6 +61,8 @@ async def _receive(stream: grpclib.server.Stream[Any, Any], method: str) -> Any:
         return await stream.recv_message()
     except GRPCError:
         raise
+    except InvalidArgumentError as error:  # the strict decoder's, naming the field
+        raise GRPCError(grpclib.const.Status.INVALID_ARGUMENT, error.message) from error
     except Exception as error:
         raise GRPCError(
             grpclib.const.Status.INVALID_ARGUMENT,
@@ -91,13 +94,11 @@ class EagerService:
 
     def __mapping__(self) -> dict[str, grpclib.const.Handler]:
         unary = grpclib.const.Cardinality.UNARY_UNARY
-        methods: list[tuple[str, Callable[[Any], Awaitable[Any]], type, type]] = [
+        methods: list[tuple[str, Callable[[Any], Awaitable[Any]], Any, type]] = [
             ("CreateContext", self.runtime.create_context,
              eager.CreateContextRequest, eager.CreateContextResponse),
             ("UpdateContext", self.runtime.update_context,
              eager.UpdateContextRequest, eager.UpdateContextResponse),
-            # Enqueue is the hot path: parsed by upb, answered with prebuilt bytes.
-            ("Enqueue", self._enqueue, upb.EnqueueRequest, EncodedReply),
             ("WaitQueueDone", self._wait_queue_done,
              eager.WaitQueueDoneRequest, eager.WaitQueueDoneResponse),
             ("RunComponentFunction", self._run_component_function,
@@ -109,12 +110,18 @@ class EagerService:
              eager.RegisterFunctionRequest, eager.RegisterFunctionResponse),
             ("SendTensor", self._send_tensor, eager.SendTensorRequest, eager.SendTensorResponse),
         ]
+        # Every request but Enqueue's is decoded strictly, then as the typed message.
         mapping = {
             _SERVICE + name: grpclib.const.Handler(
-                _unary_handler(name, method), unary, request, reply
+                _unary_handler(name, method), unary,
+                StrictRequest(name, f"tensorflow.eager.{name}Request", request), reply,
             )
             for name, method, request, reply in methods
-        }
+        }  # fmt: skip
+        # Enqueue is the hot path: parsed by upb, answered with prebuilt bytes.
+        mapping[_SERVICE + "Enqueue"] = grpclib.const.Handler(
+            _unary_handler("Enqueue", self._enqueue), unary, upb.EnqueueRequest, EncodedReply
+        )
         mapping[_SERVICE + "StreamingEnqueue"] = grpclib.const.Handler(
             self._streaming_enqueue,
             grpclib.const.Cardinality.STREAM_STREAM,
@@ -196,12 +203,14 @@ class WorkerService:
         return {
             "/tensorflow.WorkerService/GetStatus": grpclib.const.Handler(
                 _unary_handler("GetStatus", self._get_status), unary,
-                tf.GetStatusRequest, tf.GetStatusResponse,
+                StrictRequest("GetStatus", "tensorflow.GetStatusRequest", tf.GetStatusRequest),
+                tf.GetStatusResponse,
             ),
-            # Large tensors leave through RecvTensor: parsed by upb, written by us.
+            # Large tensors leave through RecvTensor: its request checked and read as
+            # upb's message, its reply written by us.
             "/tensorflow.WorkerService/RecvTensor": grpclib.const.Handler(
                 _unary_handler("RecvTensor", self._recv_tensor), unary,
-                upb.RecvTensorRequest, EncodedReply,
+                StrictRequest("RecvTensor", "tensorflow.RecvTensorRequest"), EncodedReply,
             ),
         }
 

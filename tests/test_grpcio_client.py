@@ -264,3 +264,34 @@ def test_garbage_requests_get_invalid_argument(channel: grpc.Channel) -> None:
         assert "not a valid protobuf message" in caught.value.details()
     # Still serving.
     assert raw(channel, "CloseContext", b"") == b""
+
+
+@pytest.mark.parametrize(("method", "body", "field"), [
+    ("KeepAlive", "0a00", "context_id"),  # a fixed64 sent length-delimited
+    ("CloseContext", "0a00", "context_id"),
+    ("WaitQueueDone", "0a00", "context_id"),
+    ("CreateContext", "0801", "server_def"),  # a message sent as a varint
+    ("CreateContext", "1a0105", "keep_alive_secs"),  # an int64 sent length-delimited
+    ("UpdateContext", "0801", "server_def"),
+    ("SendTensor", "1a030a0101", "dtype"),  # inside a TensorProto of the request
+    ("RegisterFunction", "1001", "function_def"),
+    ("RunComponentFunction", "1001", "operation"),
+    ("/tensorflow.WorkerService/RecvTensor", "0a00", "step_id"),
+    ("/tensorflow.WorkerService/GetStatus", "", None),  # an empty request is fine
+])
+def test_a_field_of_the_wrong_wire_type_is_invalid_argument_naming_it(
+    channel: grpc.Channel, method: str, body: str, field: str | None,
+) -> None:
+    # A lenient decoder turns such a field into a value of the wrong Python type, which
+    # then failed as INTERNAL somewhere inside (or, for keep_alive_secs, broke the
+    # keep-alive sweeper for good).
+    path = method if method.startswith("/") else SERVICE + method
+    call = channel.unary_unary(path)
+    if field is None:
+        call(bytes.fromhex(body), timeout=30)
+        return
+    with pytest.raises(grpc.RpcError) as caught:
+        call(bytes.fromhex(body), timeout=30)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, caught.value.details()
+    assert f"field {field} of" in caught.value.details()
+    assert "wire type" in caught.value.details()

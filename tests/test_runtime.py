@@ -79,6 +79,20 @@ async def test_enqueue_waiting_for_room_is_cancelled_by_close(gate: Gate) -> Non
         await runtime.close()
 
 
+async def test_one_context_that_cannot_be_judged_does_not_stop_the_sweep(
+    runtime: Runtime, caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Housekeeping survives any single bad context: a keep-alive that is not a number
+    # (a decoder bug once let a list through) is logged, and the others are collected.
+    await runtime.create_context(pb.CreateContextRequest(context_id=CONTEXT, keep_alive_secs=1))
+    await runtime.create_context(pb.CreateContextRequest(context_id=CONTEXT + 1,
+                                                         keep_alive_secs=1))
+    runtime.context(CONTEXT).keep_alive_secs = [5]  # type: ignore[assignment]
+    await runtime.sweep(time.monotonic() + 3600)
+    assert runtime.context_ids == [CONTEXT]
+    assert "keep-alive sweep of context" in caplog.text
+
+
 async def test_a_context_is_not_collected_while_an_rpc_waits_on_it(
     runtime: Runtime, gate: Gate,
 ) -> None:
