@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import EagerError, InvalidArgumentError
+from .errors import EagerError, InvalidArgumentError, ResourceExhaustedError
 from .kernels import TensorSpec
 from .op_env import OpKernel
 from .records import HandleRef
@@ -104,6 +104,10 @@ class OpNode:
             self.outputs = outputs
         except EagerError as error:
             self.fail(error)
+        except MemoryError:
+            self.fail(ResourceExhaustedError(
+                "OOM when allocating the outputs: the worker's memory cannot hold them"
+            ))  # fmt: skip
         except _CALLER_ERRORS as error:
             self.fail(InvalidArgumentError(str(error)))
         except Exception as error:

@@ -47,13 +47,25 @@ async def _statuses(method: str) -> AsyncIterator[None]:
         raise
     except EagerError as error:
         if type(error) is EagerError:
-            logger.error("%s: internal error: %s", method, error.message)
-        raise GRPCError(grpclib.const.Status(error.code), error.message) from error
+            logger.error("%s: internal error: %s", method, _bounded(error.message))
+        raise GRPCError(grpclib.const.Status(error.code), _bounded(error.message)) from error
     except Exception as error:
         logger.exception("%s failed unexpectedly", method)
         raise GRPCError(
-            grpclib.const.Status.INTERNAL, f"internal error in eager_async: {error!r}"
+            grpclib.const.Status.INTERNAL, _bounded(f"internal error in eager_async: {error!r}")
         ) from error
+
+
+_MAX_MESSAGE = 4096  # characters of a status message; what it echoes can be any size
+
+
+def _bounded(message: str) -> str:
+    """``message``, cut to ``_MAX_MESSAGE`` characters: an error echoing a client's huge
+    name or value must neither block the loop encoding the trailer nor overflow it."""
+    if len(message) <= _MAX_MESSAGE:
+        return message
+    cut = len(message) - _MAX_MESSAGE
+    return f"{message[:_MAX_MESSAGE]}... ({cut} more characters)"
 
 
 async def _receive(stream: grpclib.server.Stream[Any, Any], method: str) -> Any:
@@ -62,11 +74,11 @@ async def _receive(stream: grpclib.server.Stream[Any, Any], method: str) -> Any:
     except GRPCError:
         raise
     except InvalidArgumentError as error:  # the strict decoder's, naming the field
-        raise GRPCError(grpclib.const.Status.INVALID_ARGUMENT, error.message) from error
+        raise GRPCError(grpclib.const.Status.INVALID_ARGUMENT, _bounded(error.message)) from error
     except Exception as error:
         raise GRPCError(
             grpclib.const.Status.INVALID_ARGUMENT,
-            f"{method}: the request is not a valid protobuf message ({error})",
+            _bounded(f"{method}: the request is not a valid protobuf message ({error})"),
         ) from error
 
 

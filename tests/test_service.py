@@ -410,3 +410,30 @@ async def test_resource_variables_over_the_wire(stub: pb.EagerServiceStub) -> No
     await expect_status(
         stub.enqueue(enqueue(CONTEXT, op(-1, "ReadVariableOp", handle(5), attrs={"dtype": f32}))),
         Status.FAILED_PRECONDITION, "is not initialized")
+
+
+async def test_a_huge_name_is_not_echoed_whole(stub: pb.EagerServiceStub) -> None:
+    # An op name of 200,000 characters: the status names it, cut, instead of echoing
+    # it whole into the trailer (which blocked the loop and overflowed the trailer).
+    await make_context(stub)
+    name = "N" * 200_000
+    caught = await expect_status(stub.enqueue(enqueue(CONTEXT, op(-1, name))),
+                                 Status.NOT_FOUND, "NNNN")
+    assert len(caught.message or "") < 5000
+    assert "more characters)" in (caught.message or "")
+
+
+async def test_an_allocation_the_worker_cannot_hold_is_resource_exhausted(
+    stub: pb.EagerServiceStub,
+) -> None:
+    # 4 TiB of float32: NumPy refuses the allocation; TF answers RESOURCE_EXHAUSTED.
+    await make_context(stub)
+    await expect_status(
+        stub.enqueue(enqueue(CONTEXT, op(-1, "Fill", np.int64([1 << 40]), np.float32(1),
+                                          attrs={"T": np.dtype(np.float32),
+                                                 "index_type": np.dtype(np.int64)}))),
+        Status.RESOURCE_EXHAUSTED, "OOM when allocating")
+    reply = await stub.enqueue(enqueue(CONTEXT, op(-1, "Fill", np.int64([2]), np.float32(1),
+                                                   attrs={"T": np.dtype(np.float32),
+                                                          "index_type": np.dtype(np.int64)})))
+    assert decode_tensor(reply.queue_response[0].tensor[0]).tolist() == [1, 1]
