@@ -31,7 +31,7 @@ from .functions import FunctionLibrary, FunctionSpec
 from .handles import HandleTable, NodeInput, OpNode
 from .kernels import TensorSpec
 from .multi_task import MultiTaskFunction, live_steps
-from .op_env import OpEnv, OpKernel
+from .op_env import CANCELLED, OpEnv, OpKernel
 from .partition import needs_partition
 from .peers import Peers
 from .records import (
@@ -241,6 +241,7 @@ class Context:
         self._table.clear()
         self._functions.clear()
         self._kernel_state.clear()
+        self._kernel_state[CANCELLED] = reason  # loops still running stop (OpEnv)
         self._unreported.clear()
 
     def _apply(self, item: Item, nodes: list[OpNode]) -> QueueResult | OpNode:

@@ -19,12 +19,16 @@ from typing import Any, Protocol
 import numpy as np
 
 from .cluster import ClusterView
-from .errors import InvalidArgumentError, NotFoundError
+from .errors import CancelledError, InvalidArgumentError, NotFoundError
 from .kernels import TensorSpec
 from .peers import Peers
 from .rendezvous import Rendezvous
 
-__all__ = ["MAX_DEPTH", "OpEnv", "OpKernel"]
+__all__ = ["CANCELLED", "MAX_DEPTH", "OpEnv", "OpKernel"]
+
+CANCELLED = "cancelled"
+"""The key of a context's kernel state that says why the context was closed: kernels
+that loop (While) stop at their next iteration once it is set."""
 
 MAX_DEPTH = 32
 """How deep function calls may nest; deeper would reach Python's own recursion limit."""
@@ -149,6 +153,13 @@ class OpEnv:
             depth=self.depth,
             file_root=self.file_root,
         )
+
+    def check_cancelled(self) -> None:
+        """Raise CANCELLED once the op's context was closed: a kernel that loops calls
+        it between iterations, so closing a context frees the thread it runs on."""
+        reason = self.state.get(CANCELLED)
+        if reason is not None:
+            raise CancelledError(f"the op's context was closed: {reason}")
 
     def kernel(self, name: str, scope: tuple[str, ...] = ()) -> OpKernel:
         """The registered function or op ``name``, running one level deeper (as the node

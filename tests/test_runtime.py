@@ -213,3 +213,32 @@ async def test_a_failed_sync_ops_handles_can_be_released(runtime: Runtime) -> No
     await runtime.enqueue(CONTEXT, [DecrefItem(HandleRef(2, 0)), DecrefItem(HandleRef(3, 0))])
     with pytest.raises(InvalidArgumentError, match="Unable to find the relevant tensor"):
         await runtime.enqueue(CONTEXT, [DecrefItem(HandleRef(9, 0))])
+
+
+async def test_closing_a_context_stops_a_loop_that_never_ends(runtime: Runtime) -> None:
+    # Two While loops whose condition is always true hold both kernel threads; closing
+    # their contexts stops them at their next iteration, and another context's op runs.
+    from eager_async.attrs import FuncAttr
+    from eager_async.functions import ArgSpec, FunctionSpec, NodeSpec
+    from eager_async.records import RegisterFunctionItem
+
+    i32 = np.dtype(np.int32)
+    forever = FunctionSpec("Forever", (ArgSpec("x", 3),), (ArgSpec("c", 10),), (
+        NodeSpec("t", "Const", (), {"dtype": np.dtype(np.bool_), "value": np.array(True)}),
+    ), {"c": "t:output:0"})
+    same = FunctionSpec("Same", (ArgSpec("x", 3),), (ArgSpec("y", 3),), (
+        NodeSpec("i", "Identity", ("x",), {"T": i32}),), {"y": "i:output:0"})
+    loop = {"T": [i32], "cond": FuncAttr("Forever"), "body": FuncAttr("Same")}
+    for context_id in (CONTEXT, CONTEXT + 1):
+        await runtime.create_context(pb.CreateContextRequest(context_id=context_id,
+                                                             async_=True))
+        await runtime.enqueue(context_id, [RegisterFunctionItem(forever),
+                                           RegisterFunctionItem(same),
+                                           OpItem(1, "While", (np.array(0, i32),), loop)])
+    await asyncio.sleep(0.2)  # both loops now spin in the two kernel threads
+    await runtime.create_context(pb.CreateContextRequest(context_id=CONTEXT + 2))
+    for context_id in (CONTEXT, CONTEXT + 1):
+        await runtime.close_context(context_id)
+    (result,) = await asyncio.wait_for(
+        runtime.enqueue(CONTEXT + 2, [OpItem(-1, "Neg", (np.array([4], i32),), {"T": i32})]), 30)
+    assert result.tensors[0].tolist() == [-4]

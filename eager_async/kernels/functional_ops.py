@@ -121,12 +121,13 @@ def _while(
 ) -> list[np.ndarray]:
     """The loop variables once ``cond(*vars)`` fails, after ``vars = body(*vars)``.
 
-    A loop that never ends keeps its worker thread busy: closing the context does not
-    stop a kernel that is running, as for any other op.
+    Closing the context stops a loop at its next iteration (CANCELLED), so a loop that
+    never ends holds its worker thread only while its context lives.
     """
     test, step = env.function(cond.name), env.function(body.name)
     values = list(loop_vars)
     while truthy(test.run(values, cond.attrs)[0]):
+        env.check_cancelled()
         values = step.run(values, body.attrs)
         if len(values) != len(loop_vars):
             raise InvalidArgumentError(
