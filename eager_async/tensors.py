@@ -25,11 +25,21 @@ from ._proto.tensorflow import DataType, TensorProto, TensorShapeProto, TensorSh
 from .dtypes import dtype_name, from_numpy, to_numpy
 from .errors import InvalidArgumentError
 
-__all__ = ["content_of", "decode_shape", "decode_tensor", "encode_shape", "encode_tensor"]
+__all__ = [
+    "MAX_RANK",
+    "content_of",
+    "decode_shape",
+    "decode_tensor",
+    "encode_shape",
+    "encode_tensor",
+]
 
 # The largest tensor we agree to build. It is checked with Python ints before NumPy sees
 # the shape, so a hostile shape is an error instead of an overflow inside NumPy.
 _MAX_BYTES = 2**62
+
+MAX_RANK = 64
+"""The highest rank a tensor may have here (NumPy's; TF's is 254)."""
 
 # Per dtype: the repeated field its values travel in when tensor_content is empty, and the
 # NumPy dtype of that field's values as they come off the wire.
@@ -63,6 +73,11 @@ def decode_shape(proto: TensorShapeProto | None) -> tuple[int, ...] | None:
     """
     if proto is None:
         return ()
+    if len(proto.dim) > MAX_RANK:
+        raise InvalidArgumentError(
+            f"shape has {len(proto.dim)} dims; eager_async holds tensors of rank up to "
+            f"{MAX_RANK} (NumPy's limit)"
+        )
     dims = tuple(dim.size for dim in proto.dim)
     if proto.unknown_rank:
         if dims:

@@ -14,7 +14,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eager_async._proto.tensorflow import DataType, TensorProto, TensorShapeProto
+from eager_async._proto.tensorflow import (
+    DataType,
+    TensorProto,
+    TensorShapeProto,
+    TensorShapeProtoDim,
+)
 from eager_async.dtypes import from_numpy, to_numpy
 from eager_async.errors import InvalidArgumentError
 from eager_async.tensors import decode_shape, decode_tensor, encode_shape, encode_tensor
@@ -404,3 +409,14 @@ def test_encode_errors() -> None:
         encode_tensor(np.array([b"a", 3], dtype=object))
     with pytest.raises(InvalidArgumentError, match="has no TensorFlow equivalent"):
         encode_tensor(np.array(["2024-01-01"], dtype="datetime64[D]"))
+
+
+def test_a_shape_of_more_dims_than_a_tensor_may_have_is_refused_at_once() -> None:
+    # 100,000 dims took the worker 11 s to decode and NumPy then refused them.
+    from eager_async.tensors import MAX_RANK
+
+    wide = TensorShapeProto(dim=[TensorShapeProtoDim(size=1)] * 100_000)
+    with pytest.raises(InvalidArgumentError, match=f"rank up to {MAX_RANK}"):
+        decode_shape(wide)
+    assert decode_shape(TensorShapeProto(dim=[TensorShapeProtoDim(size=1)] * MAX_RANK)) == (
+        (1,) * MAX_RANK)
