@@ -205,24 +205,45 @@ class FunctionKernel:
         results: dict[str, list[V]] = {}
         in_progress: set[str] = set()
 
+        def producer(ref: str) -> str | None:
+            """The node ``ref`` reads from (None for an argument of the function)."""
+            name = ref[1:] if ref.startswith("^") else ref.partition(":")[0]
+            return None if ref == name and ref in arg_values else name
+
         def node_outputs(name: str) -> list[V]:
-            if name in results:
-                return results[name]
-            node = nodes.get(name)
-            if node is None:
-                raise InvalidArgumentError(f"Function '{spec.name}' has no node '{name}'")
-            if name in in_progress:
-                raise InvalidArgumentError(f"Function '{spec.name}': node '{name}' is in a cycle")
-            in_progress.add(name)
-            inputs = [v for ref in node.inputs if (v := value_of(ref)) is not None]
-            kernel = self._kernel(node)
-            try:
-                results[name] = step(kernel, inputs, _bind(node.attrs, attrs, spec.name))
-            except EagerError as error:
-                raise type(error)(
-                    f"Function '{spec.name}', node '{name}' ({node.op}): {error.message}"
-                ) from error
-            in_progress.discard(name)
+            # Depth first with a stack of our own, not Python recursion: a body may chain
+            # thousands of nodes.
+            pending = [name]
+            while pending:
+                current = pending[-1]
+                if current in results:
+                    pending.pop()
+                    continue
+                node = nodes.get(current)
+                if node is None:
+                    raise InvalidArgumentError(f"Function '{spec.name}' has no node '{current}'")
+                needed = [
+                    p for ref in node.inputs
+                    if (p := producer(ref)) is not None and p not in results
+                ]  # fmt: skip
+                if needed:
+                    if current in in_progress or any(p in in_progress for p in needed):
+                        raise InvalidArgumentError(
+                            f"Function '{spec.name}': node '{current}' is in a cycle"
+                        )
+                    in_progress.add(current)
+                    pending.extend(reversed(needed))
+                    continue
+                inputs = [v for ref in node.inputs if (v := value_of(ref)) is not None]
+                kernel = self._kernel(node)
+                try:
+                    results[current] = step(kernel, inputs, _bind(node.attrs, attrs, spec.name))
+                except EagerError as error:
+                    raise type(error)(
+                        f"Function '{spec.name}', node '{current}' ({node.op}): {error.message}"
+                    ) from error
+                in_progress.discard(current)
+                pending.pop()
             return results[name]
 
         def value_of(ref: str) -> V | None:

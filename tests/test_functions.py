@@ -307,3 +307,15 @@ async def test_references_name_the_output_argument(stub: pb.EagerServiceStub,
     reply = await run(stub, register(square()), register(sum_of_squares()), register(second),
                       op(-1, "Second", np.float32(3), np.float32(4)))
     assert decode_tensor(reply.queue_response[3].tensor[0]) == np.float32(9)
+
+
+async def test_a_body_chaining_thousands_of_nodes_runs(stub: pb.EagerServiceStub,
+                                                       context: int) -> None:
+    # 3,000 Identity nodes in a chain: evaluated with a stack of the worker's own, not
+    # Python recursion (which failed with RecursionError as INTERNAL).
+    chain = [node("n0", "Identity", "x")] + [
+        node(f"n{i}", "Identity", f"n{i - 1}:output:0") for i in range(1, 3000)]
+    await run(stub, register(function("Chain", ["x"], ["y"], chain,
+                                      {"y": "n2999:output:0"})))
+    reply = await run(stub, op(-1, "Chain", np.float32(5)))
+    assert decode_tensor(reply.queue_response[0].tensor[0]) == np.float32(5)
