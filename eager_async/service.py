@@ -17,7 +17,7 @@ from grpclib.exceptions import GRPCError
 from . import upb
 from ._proto import tensorflow as tf
 from ._proto.tensorflow import eager
-from .errors import EagerError, InvalidArgumentError
+from .errors import EagerError, InvalidArgumentError, ResourceExhaustedError
 from .records import RegisterFunctionItem, SendTensorItem
 from .runtime import Runtime
 from .strict import StrictRequest
@@ -30,7 +30,7 @@ from .wire import (
     encode_results,
 )
 
-__all__ = ["EagerService", "WorkerService"]
+__all__ = ["MAX_REPLY_BYTES", "EagerService", "WorkerService"]
 
 logger = logging.getLogger(__name__)
 
@@ -82,12 +82,24 @@ async def _receive(stream: grpclib.server.Stream[Any, Any], method: str) -> Any:
         ) from error
 
 
+MAX_REPLY_BYTES = 2**31 - 1
+"""The largest reply a worker sends: a protobuf message's limit (and gRPC's frame
+length field's); a reply that would be larger is RESOURCE_EXHAUSTED."""
+
+
 class EncodedReply:
-    """A reply already serialized to protobuf bytes (the Enqueue hot path writes its own)."""
+    """A reply already serialized to protobuf bytes (the Enqueue hot path writes its own);
+    RESOURCE_EXHAUSTED when it is over ``MAX_REPLY_BYTES``, rather than failing in the
+    transport with no status."""
 
     __slots__ = ("payload",)
 
     def __init__(self, payload: bytes) -> None:
+        if len(payload) > MAX_REPLY_BYTES:
+            raise ResourceExhaustedError(
+                f"the reply would be {len(payload)} bytes, over the {MAX_REPLY_BYTES}-byte "
+                "limit of a protobuf message: fetch the tensor in slices"
+            )
         self.payload = payload
 
     def SerializeToString(self) -> bytes:  # the protobuf method grpclib calls

@@ -437,3 +437,20 @@ async def test_an_allocation_the_worker_cannot_hold_is_resource_exhausted(
                                                    attrs={"T": np.dtype(np.float32),
                                                           "index_type": np.dtype(np.int64)})))
     assert decode_tensor(reply.queue_response[0].tensor[0]).tolist() == [1, 1]
+
+
+async def test_a_reply_over_the_message_limit_is_resource_exhausted(
+    stub: pb.EagerServiceStub, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Fetching a tensor whose reply would pass protobuf's 2 GiB limit failed in the
+    # transport, outside the status mapping (UNKNOWN); the limit is lowered here so the
+    # test needs kilobytes, not gigabytes.
+    from eager_async import service
+
+    monkeypatch.setattr(service, "MAX_REPLY_BYTES", 1000)
+    await make_context(stub)
+    await expect_status(stub.enqueue(enqueue(CONTEXT, op(-1, "Identity", np.zeros(2000,
+                                                                                  np.float32)))),
+                        Status.RESOURCE_EXHAUSTED, "over the 1000-byte limit")
+    reply = await stub.enqueue(enqueue(CONTEXT, op(-1, "Identity", np.float32([1, 2]))))
+    assert decode_tensor(reply.queue_response[0].tensor[0]).tolist() == [1, 2]
