@@ -21,6 +21,7 @@ import numpy as np
 from . import upb
 from .dtypes import DataType
 from .errors import DataLossError
+from .kernels.io_ops.coding import read_varint
 from .tensors import decode_tensor
 
 __all__ = ["RawReply", "decode_recv_tensor_response"]
@@ -88,13 +89,13 @@ def _fields(view: memoryview) -> Iterator[tuple[int, int | memoryview]]:
     fields are skipped. DATA_LOSS for bytes that are not a message."""
     position, end = 0, len(view)
     while position < end:
-        key, position = _read_varint(view, position)
+        key, position = read_varint(view, position)
         number, wire_type = key >> 3, key & 7
         if wire_type == 0:
-            value, position = _read_varint(view, position)
+            value, position = read_varint(view, position)
             yield number, value
         elif wire_type == 2:
-            length, position = _read_varint(view, position)
+            length, position = read_varint(view, position)
             if position + length > end:
                 raise DataLossError("a peer's reply ends inside a field; it was cut short")
             yield number, view[position : position + length]
@@ -105,16 +106,3 @@ def _fields(view: memoryview) -> Iterator[tuple[int, int | memoryview]]:
             raise DataLossError(f"a peer's reply has a field of wire type {wire_type}")
     if position != end:
         raise DataLossError("a peer's reply ends inside a field; it was cut short")
-
-
-def _read_varint(view: memoryview, position: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        if position >= len(view) or shift > 63:
-            raise DataLossError("a peer's reply has a malformed varint")
-        byte = view[position]
-        position += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, position
-        shift += 7

@@ -52,7 +52,9 @@ def varint(value: int) -> bytes:
     return bytes(out)
 
 
-def read_varint(data: bytes, position: int, limit: int | None = None) -> tuple[int, int]:
+def read_varint(
+    data: bytes | memoryview, position: int, limit: int | None = None
+) -> tuple[int, int]:
     """The varint at ``position`` (before ``limit``) and the position after it; DATA_LOSS
     when the bytes end first or it is longer than a 64-bit one."""
     end = len(data) if limit is None else limit
