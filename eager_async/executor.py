@@ -103,6 +103,11 @@ class Executor:
         while not self._queue.empty():
             pending.append(self._queue.get_nowait())
         self._cancel(pending)
+        # The cancelled worker's traceback keeps its frame, and the frame this list: empty
+        # it (and forget the last batch) so the ops' tensors go now, not at the next
+        # cyclic collection.
+        self._running.clear()
+        self._last = None
 
     def _cancel(self, batches: Sequence[Batch]) -> None:
         for batch in batches:
@@ -120,13 +125,22 @@ class Executor:
                 await offload(self._pool, self._run, self._running)
             except Exception as error:  # the pool refused the work; fail it, keep serving
                 logger.exception("could not run a batch of ops")
-                for batch in self._running:
-                    for node in batch.nodes:
-                        if not node.done:
-                            node.fail(EagerError(f"internal error: {error!r}"))
-            for batch in self._running:
-                self._finish(batch)
+                self._fail_all(self._running, EagerError(f"internal error: {error!r}"))
+            # In methods of their own, so that no loop variable of this frame, which waits
+            # for the next batch, keeps the last one (and its tensors) alive.
+            self._finish_all(self._running)
             self._running = []
+
+    @staticmethod
+    def _fail_all(batches: Sequence[Batch], error: EagerError) -> None:
+        for batch in batches:
+            for node in batch.nodes:
+                if not node.done:
+                    node.fail(error)
+
+    def _finish_all(self, batches: Sequence[Batch]) -> None:
+        for batch in batches:
+            self._finish(batch)
 
     def _run(self, batches: Sequence[Batch]) -> None:
         for batch in batches:
@@ -141,6 +155,8 @@ class Executor:
                     batch.failed_at = index
 
     def _finish(self, batch: Batch) -> None:
+        if self._last is batch:  # nothing left to wait for: let its tensors go
+            self._last = None
         for node in batch.nodes:
             node.finish()
             self._on_done(node)

@@ -135,6 +135,9 @@ class OpNode:
 
     def finish(self) -> None:
         """Wake whoever waits for this node (on the event loop, after ``execute``)."""
+        # Run: its inputs are no longer needed, and a producer whose handles are all
+        # released may go.
+        self.inputs = ()
         if self.outputs is not None:
             # Shape functions of later ops may read the values (Reshape's shape, ...).
             self.specs = tuple(TensorSpec(out.dtype, out.shape, out) for out in self.outputs)

@@ -242,3 +242,48 @@ async def test_closing_a_context_stops_a_loop_that_never_ends(runtime: Runtime) 
     (result,) = await asyncio.wait_for(
         runtime.enqueue(CONTEXT + 2, [OpItem(-1, "Neg", (np.array([4], i32),), {"T": i32})]), 30)
     assert result.tensors[0].tolist() == [-4]
+
+
+_FREED_AT_ONCE = """
+import asyncio, gc, weakref
+from concurrent.futures import ThreadPoolExecutor
+import numpy as np
+from eager_async import Runtime
+from eager_async._proto.tensorflow import eager as pb
+from eager_async.records import DecrefItem, HandleRef, OpItem, SendTensorItem
+
+async def main():
+    gc.disable()
+    f32 = np.dtype(np.float32)
+    with ThreadPoolExecutor(2) as pool:
+        runtime = Runtime(pool)
+        await runtime.start()
+        await runtime.create_context(pb.CreateContextRequest(context_id=7))
+        await runtime.enqueue(7, [SendTensorItem(1, (np.ones(1000, np.float32),)),
+                                  OpItem(2, "Neg", (HandleRef(1, 0),), {"T": f32}),
+                                  OpItem(3, "Abs", (HandleRef(2, 0),), {"T": f32})])
+        table = runtime.context(7)._table
+        negated = weakref.ref(table.get(2).outputs[0])
+        kept = weakref.ref(table.get(3).outputs[0])
+        del table
+        await runtime.enqueue(7, [DecrefItem(HandleRef(2, 0))])
+        print("released", negated() is None, kept() is not None)
+        await runtime.close_context(7)
+        print("closed", kept() is None)
+        await runtime.close()
+
+asyncio.run(main())
+"""
+
+
+def test_tensors_go_when_released_or_closed_without_waiting_for_the_gc() -> None:
+    # A released tensor, and every tensor of a closed context, is freed at once by
+    # reference counting: nothing (the executor's last batch, its worker's frame, a
+    # consumer's inputs) keeps it until the next cyclic collection, which the CLI's GC
+    # thresholds make rare. In a fresh interpreter with the collector off.
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _FREED_AT_ONCE], capture_output=True,
+                          text=True, timeout=120, check=True)
+    assert done.stdout.split("\n")[:2] == ["released True True", "closed True"], done.stderr
