@@ -109,48 +109,37 @@ class OpEnv:
 
     def deeper(self, scope: tuple[str, ...] = ()) -> OpEnv:
         """The env of an op one call level down, at ``scope`` within this one."""
-        return OpEnv(
-            context_id=self.context_id,
-            step_id=self.step_id,
-            rendezvous=self.rendezvous,
-            lookup=self._lookup,
-            state=self.state,
-            cluster=self.cluster,
-            peers=self.peers,
-            scope=self.scope + scope,
-            depth=self.depth + 1,
-            file_root=self.file_root,
-        )
+        return self._derived(scope=self.scope + scope, depth=self.depth + 1)
 
     def at_step(self, step_id: int) -> OpEnv:
         """This env sending and receiving under ``step_id`` (the parts of a function that
         spans tasks meet in the rendezvous under a step of their own)."""
-        return OpEnv(
-            context_id=self.context_id,
-            step_id=step_id,
-            rendezvous=self.rendezvous,
-            lookup=self._lookup,
-            state=self.state,
-            cluster=self.cluster,
-            peers=self.peers,
-            scope=self.scope,
-            depth=self.depth,
-            file_root=self.file_root,
-        )
+        return self._derived(step_id=step_id)
 
     def instance(self) -> OpEnv:
         """This env with kernel state of its own (an instantiation of functions apart
         from the context's, as a dataset iterator's), dropped with it."""
+        return self._derived(state={})
+
+    def _derived(
+        self,
+        *,
+        step_id: int | None = None,
+        state: dict[Hashable, Any] | None = None,
+        scope: tuple[str, ...] | None = None,
+        depth: int | None = None,
+    ) -> OpEnv:
+        """This env with the fields given changed."""
         return OpEnv(
             context_id=self.context_id,
-            step_id=self.step_id,
+            step_id=self.step_id if step_id is None else step_id,
             rendezvous=self.rendezvous,
             lookup=self._lookup,
-            state={},
+            state=self.state if state is None else state,
             cluster=self.cluster,
             peers=self.peers,
-            scope=self.scope,
-            depth=self.depth,
+            scope=self.scope if scope is None else scope,
+            depth=self.depth if depth is None else depth,
             file_root=self.file_root,
         )
 
