@@ -21,7 +21,7 @@ import numpy.typing as npt
 from ._proto.tensorflow import DataType
 from .errors import InvalidArgumentError
 
-__all__ = ["DataType", "dtype_name", "from_numpy", "short_name", "to_numpy"]
+__all__ = ["DataType", "as_int64", "dtype_name", "from_numpy", "short_name", "to_numpy"]
 
 # DT_STRING elements are Python ``bytes`` in an object array: TF strings are byte
 # strings of any length, which NumPy's fixed-width "S"/"U" dtypes cannot hold faithfully.
@@ -44,6 +44,17 @@ _TABLE: dict[DataType, np.dtype] = {
     DataType.DT_STRING: np.dtype(object),
 }
 _FROM_NUMPY: dict[np.dtype, DataType] = {np_dtype: tf for tf, np_dtype in _TABLE.items()}
+
+
+def as_int64(value: int) -> int:
+    """An unsigned 64-bit number (a step id, a device incarnation) as the int64 that
+    TF's wire fields and attrs carry.
+
+    >>> as_int64((1 << 64) - 2), as_int64(5)
+    (-2, 5)
+    """
+    value &= (1 << 64) - 1
+    return value - (1 << 64) if value >= 1 << 63 else value
 
 
 def dtype_name(dtype: int) -> str:

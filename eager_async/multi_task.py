@@ -29,7 +29,7 @@ import numpy as np
 from ._proto import tensorflow as tf
 from ._proto.tensorflow import eager
 from .attrs import encode_attr
-from .dtypes import DataType, to_numpy
+from .dtypes import DataType, as_int64, to_numpy
 from .errors import EagerError, InvalidArgumentError
 from .functions import FunctionKernel, FunctionSpec
 from .kernels import TensorSpec
@@ -190,7 +190,7 @@ class MultiTaskFunction:
             op_inputs=inputs,
             device=part.device,
             is_component_function=True,
-            func_step_id=_signed(step),
+            func_step_id=as_int64(step),
             is_function=True,
         )
         await env.peers.run_component_function(address, env.context_id, operation)
@@ -200,7 +200,7 @@ class MultiTaskFunction:
         for the answers: the call's result does not depend on them."""
         env = self._env
         assert env.peers is not None
-        item = eager.QueueItem(cleanup_function=eager.CleanupFunctionOp(step_id=_signed(step)))
+        item = _cleanup_item(step)
         for address in {env.cluster.address_of(part.device) for part in parts}:
             assert address is not None
             env.peers.enqueue_later(address, env.context_id, [item], f"cleanup of step {step}")
@@ -231,7 +231,7 @@ def call_on_task(
         attrs={key: encode_attr(value) for key, value in attrs.items()},
         device=device,
         is_component_function=True,
-        func_step_id=_signed(step),
+        func_step_id=as_int64(step),
         is_function=True,
     )
 
@@ -240,12 +240,16 @@ def call_on_task(
         try:
             return await peers.run_component_function(address, env.context_id, operation)
         finally:
-            item = eager.QueueItem(cleanup_function=eager.CleanupFunctionOp(step_id=_signed(step)))
             with contextlib.suppress(EagerError):
-                await peers.enqueue(address, env.context_id, [item])
+                await peers.enqueue(address, env.context_id, [_cleanup_item(step)])
 
     reply = peers.blocking(call())
     return [decode_tensor(tensor) for tensor in reply.tensor]
+
+
+def _cleanup_item(step: int) -> eager.QueueItem:
+    """TF's ``cleanup_function`` for ``step``: what the step left on a peer goes."""
+    return eager.QueueItem(cleanup_function=eager.CleanupFunctionOp(step_id=as_int64(step)))
 
 
 def _spec_of(env: OpEnv, name: str) -> FunctionSpec | None:
@@ -303,8 +307,3 @@ def _dtype(dtype: Any, type_attr: str, attrs: Mapping[str, Any]) -> np.dtype:
         return to_numpy(int(value))  # type: ignore[arg-type]
     except (EagerError, TypeError, ValueError):
         return _OBJECT
-
-
-def _signed(value: int) -> int:
-    value &= (1 << 64) - 1
-    return value - (1 << 64) if value >= 1 << 63 else value

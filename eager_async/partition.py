@@ -30,7 +30,7 @@ import numpy as np
 from ._proto import tensorflow as tf
 from .attrs import FuncAttr, Placeholder, decode_attr, encode_attr
 from .cluster import ClusterView
-from .dtypes import DataType, from_numpy
+from .dtypes import DataType, as_int64, from_numpy
 from .errors import InvalidArgumentError, UnimplementedError
 from .functions import FunctionSpec, NodeSpec
 from .kernels.op_defs import MISSING, op_def
@@ -351,7 +351,7 @@ class _Splitter:
         common = {
             "tensor_name": tensor_name.encode(),
             "send_device": there.encode(),
-            "send_device_incarnation": _int64(self.incarnation(there)),
+            "send_device_incarnation": as_int64(self.incarnation(there)),
             "recv_device": here.encode(),
             "client_terminated": False,
         }
@@ -436,12 +436,6 @@ def _function_names(values: Iterable[Any]) -> list[str]:
         elif isinstance(value, list):
             names.extend(item.name for item in value if isinstance(item, FuncAttr))
     return names
-
-
-def _int64(value: int) -> int:
-    """An incarnation (unsigned) as the int64 attr TF's keys are built from."""
-    value &= (1 << 64) - 1
-    return value - (1 << 64) if value >= 1 << 63 else value
 
 
 def _is_resource(dtype: Any) -> bool:

@@ -31,6 +31,7 @@ from . import upb
 from ._proto import tensorflow as tf
 from ._proto.tensorflow import eager
 from .devices import DeviceName
+from .dtypes import as_int64
 from .errors import (
     CancelledError,
     EagerError,
@@ -183,7 +184,7 @@ class Peers:
     async def _recv_tensor(self, address: str, step_id: int, key: str) -> np.ndarray:
         # The reply is read by our own decoder: a large tensor becomes a view of the bytes
         # that arrived, not copied by a protobuf parser first.
-        request = upb.RecvTensorRequest(step_id=_signed(step_id), rendezvous_key=key)
+        request = upb.RecvTensorRequest(step_id=as_int64(step_id), rendezvous_key=key)
         method = UnaryUnaryMethod(
             self._channel(address), _RECV_TENSOR, upb.RecvTensorRequest, RawReply
         )
@@ -285,9 +286,3 @@ class Peers:
 def _retrieved(task: asyncio.Task[np.ndarray]) -> None:
     if not task.cancelled():
         task.exception()
-
-
-def _signed(step_id: int) -> int:
-    """A step id as the int64 the wire carries (contexts' ids are unsigned)."""
-    step_id &= (1 << 64) - 1
-    return step_id - (1 << 64) if step_id >= 1 << 63 else step_id
