@@ -57,7 +57,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from run import stop
+from run import stop, verdict
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -394,18 +394,9 @@ class Runner:
         seconds = time.perf_counter() - begun
         text = out.read_text(errors="replace")
         lines = text.splitlines()
-        passed = sum(line.startswith("ok ") for line in lines)
-        failures = [line for line in lines if line.startswith("FAIL ")]
+        status, passed, failures = verdict(lines, process.returncode, timed_out)
         figures = {match.group(1): float(match.group(2))
                    for line in lines if (match := FIGURE.match(line))}
-        if timed_out:
-            status = "TIMEOUT"
-        elif process.returncode == 0 and not failures and passed:
-            status = "pass"
-        elif failures:
-            status = "FAIL"
-        else:
-            status = "CRASH"
         stderr_tail = [line for line in err.read_text(errors="replace").splitlines()
                        if not line.startswith(NOISE)][-30:]
         outcome = Outcome(status, passed, passed + len(failures), seconds, process.returncode,

@@ -189,19 +189,26 @@ def run_program(name: str, address: str, timeout: float, env: dict[str, str],
     finally:
         stop(process)
     seconds = time.perf_counter() - started
-    lines = stdout.splitlines()
+    status, passed, failures = verdict(stdout.splitlines(), process.returncode, timed_out)
+    return Outcome(status, passed, passed + len(failures), seconds, process.returncode,
+                   failures, stdout, stderr.splitlines()[-25:])
+
+
+def verdict(lines: Sequence[str], returncode: int | None,
+            timed_out: bool) -> tuple[str, int, list[str]]:
+    """A program's status (pass, FAIL, TIMEOUT, CRASH), its ``ok`` count and its ``FAIL``
+    lines, from what it printed and how it ended."""
     passed = sum(line.startswith("ok ") for line in lines)
     failures = [line for line in lines if line.startswith("FAIL ")]
     if timed_out:
         status = "TIMEOUT"
-    elif process.returncode == 0 and not failures and passed:
+    elif returncode == 0 and not failures and passed:
         status = "pass"
     elif failures:
         status = "FAIL"
     else:
         status = "CRASH"
-    return Outcome(status, passed, passed + len(failures), seconds, process.returncode,
-                   failures, stdout, stderr.splitlines()[-25:])
+    return status, passed, failures
 
 
 def run_one(name: str, kind: WorkerKind, args: argparse.Namespace,
