@@ -125,16 +125,18 @@ class EagerService:
              eager.UpdateContextRequest, eager.UpdateContextResponse),
             ("WaitQueueDone", self._wait_queue_done,
              eager.WaitQueueDoneRequest, eager.WaitQueueDoneResponse),
+            # These two read their operation and tensors as upb's messages: decoded once.
             ("RunComponentFunction", self._run_component_function,
-             eager.RunComponentFunctionRequest, eager.RunComponentFunctionResponse),
+             None, eager.RunComponentFunctionResponse),
             ("KeepAlive", self._keep_alive, eager.KeepAliveRequest, eager.KeepAliveResponse),
             ("CloseContext", self._close_context,
              eager.CloseContextRequest, eager.CloseContextResponse),
             ("RegisterFunction", self._register_function,
              eager.RegisterFunctionRequest, eager.RegisterFunctionResponse),
-            ("SendTensor", self._send_tensor, eager.SendTensorRequest, eager.SendTensorResponse),
+            ("SendTensor", self._send_tensor, None, eager.SendTensorResponse),
         ]
-        # Every request but Enqueue's is decoded strictly, then as the typed message.
+        # Every request but Enqueue's is decoded strictly, then as the typed message (None:
+        # kept as upb's).
         mapping = {
             _SERVICE + name: grpclib.const.Handler(
                 _unary_handler(name, method), unary,
@@ -172,12 +174,10 @@ class EagerService:
         await self.runtime.wait_queue_done(request.context_id, request.op_id)
         return eager.WaitQueueDoneResponse()
 
-    async def _run_component_function(
-        self, request: eager.RunComponentFunctionRequest
-    ) -> eager.RunComponentFunctionResponse:
-        if request.operation is None:
+    async def _run_component_function(self, request: Any) -> eager.RunComponentFunctionResponse:
+        if not request.HasField("operation"):
             raise InvalidArgumentError("RunComponentFunction: the request has no operation")
-        item = decode_operation(upb.Operation.FromString(bytes(request.operation)))
+        item = decode_operation(request.operation)
         result = await self.runtime.run_component_function(
             request.context_id, item, request.output_num
         )
@@ -205,7 +205,7 @@ class EagerService:
         await self.runtime.enqueue(request.context_id, [item])
         return eager.RegisterFunctionResponse()
 
-    async def _send_tensor(self, request: eager.SendTensorRequest) -> eager.SendTensorResponse:
+    async def _send_tensor(self, request: Any) -> eager.SendTensorResponse:
         tensors = tuple(decode_tensor(tensor) for tensor in request.tensors)
         item = SendTensorItem(request.op_id, tensors, request.device_name)
         await self.runtime.enqueue(request.context_id, [item])
