@@ -14,9 +14,12 @@ from .errors import (
     FailedPreconditionError,
     InvalidArgumentError,
     NotFoundError,
+    ResourceExhaustedError,
     UnimplementedError,
 )
+from .limits import Limits
 from .runtime import Runtime, RuntimeOptions
+from .security import Security
 from .server import EagerServer, serve
 
 __all__ = [
@@ -28,11 +31,14 @@ __all__ = [
     "EagerServer",
     "FailedPreconditionError",
     "InvalidArgumentError",
+    "Limits",
     "NotFoundError",
     "RemoteContext",
     "RemoteTensor",
+    "ResourceExhaustedError",
     "Runtime",
     "RuntimeOptions",
+    "Security",
     "UnimplementedError",
     "serve",
 ]

@@ -16,8 +16,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import bench
+from .limits import Limits
 from .local_cluster import LocalCluster, LocalClusterError, Task
 from .runtime import RuntimeOptions
+from .security import Security, read_tokens
 from .server import EagerServer
 
 __all__ = ["main"]
@@ -27,12 +29,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m eager_async")
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run an EagerService worker")
+    serve = commands.add_parser(
+        "serve",
+        help="run an EagerService worker",
+        epilog=f"Every option can also come from the environment: {_ENVIRONMENT_PREFIX}"
+        "<OPTION>, e.g. EAGER_ASYNC_PORT=50052 or EAGER_ASYNC_MAX_TENSOR_BYTES=2G; "
+        "a flag given on the command line wins.",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=50051, help="port (0 picks a free one)")
     serve.add_argument("--job", default="worker", help="job name when a client sends none")
     serve.add_argument("--task", type=int, default=0, help="task index when a client sends none")
     _add_worker_options(serve)
+    _add_security_options(serve)
     cluster = commands.add_parser(
         "cluster",
         usage="%(prog)s --workers N [--ps M] [options]",
@@ -82,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "bench", help="measure a worker (ours, started unless --address; --compare another)"
         )
     )
+    for worker_parser in (serve, cluster):
+        _defaults_from_environment(worker_parser)
     args = parser.parse_args(argv)
     if args.command == "bench":
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -98,39 +109,162 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    try:
+        limits = _limits(args)
+    except ValueError as error:
+        parser.error(str(error))
+    try:
+        security = _security(args)
+    except ValueError as error:
+        parser.error(str(error))
     options = RuntimeOptions(
-        max_queued_requests=args.max_queued_requests, job=args.job, task=args.task,
-        file_root=args.allow_file_io,
-    )  # fmt: skip
+        limits=limits, job=args.job, task=args.task, file_root=args.allow_file_io
+    )
     if options.file_root is not None:
         logging.getLogger(__name__).info(
             "clients may read and write files under %s (--allow-file-io)", options.file_root
         )
-    server = EagerServer(args.host, args.port, threads=args.threads, options=options)
+    server = EagerServer(
+        args.host, args.port, threads=args.threads, options=options, security=security
+    )
     _tune_garbage_collection()
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         runner.run(_serve_until_signalled(server))
+    if server.kernels_abandoned:
+        # Their threads would keep the interpreter from exiting: leave without them.
+        logging.shutdown()
+        os._exit(0)
     return 0
 
 
 def _add_worker_options(parser: argparse.ArgumentParser) -> None:
     # The options of a worker process; `cluster` passes them on to each of its tasks.
     parser.add_argument("--threads", type=int, default=None, help="kernel threads")
-    parser.add_argument(
-        "--max-queued-requests",
-        type=int,
-        default=1024,
-        help="Enqueue requests an async context buffers before Enqueue waits",
-    )
+    limits = parser.add_argument_group(
+        "limits", "what clients may make the worker receive, hold and compute; over a "
+        "limit a request gets RESOURCE_EXHAUSTED naming it. Sizes take K, M, G, T "
+        "(binary) suffixes; unset ones take the default shown (memory: 3/4 of the machine's)",
+    )  # fmt: skip
+    for name, help_text in _LIMITS.items():
+        default = getattr(Limits(), name)
+        limits.add_argument(
+            "--" + name.replace("_", "-"),
+            type=_size,
+            default=None,
+            metavar="N",
+            help=f"{help_text} (default {default})",
+        )
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ...")
     parser.add_argument(
         "--allow-file-io",
+        "--allow-io",
         metavar="DIR",
         type=Path,
         default=None,
         help="let clients have the worker read and write files (checkpoints: "
         "SaveV2, RestoreV2) under DIR only; without it, none at all",
     )
+
+
+_LIMITS = {
+    "max_message_bytes": "bytes of one request message, refused before it is read",
+    "max_receiving_bytes": "request bytes being received at once, over all connections",
+    "max_tensor_bytes": "bytes of one tensor, received or computed",
+    "context_memory_bytes": "bytes of the live tensors of one context",
+    "memory_bytes": "bytes of the live tensors of all contexts",
+    "max_contexts": "live contexts",
+    "max_queued_requests": "Enqueue requests an async context buffers before Enqueue waits",
+    "max_function_nodes": "nodes of a registered function with its library",
+    "max_function_depth": "how deep function calls nest",
+    "max_string_bytes": "bytes of one string element",
+    "recv_timeout_secs": "seconds a RecvTensor waits for its _Send before DEADLINE_EXCEEDED",
+}
+"""The ``Limits`` fields ``serve`` takes as flags, with their help."""
+
+_ENVIRONMENT_PREFIX = "EAGER_ASYNC_"
+
+_SUFFIXES = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def _size(text: str) -> int:
+    """A positive count, ``1G`` style suffixes allowed."""
+    scale = _SUFFIXES.get(text[-1:].upper(), 1)
+    digits = text[:-1] if scale != 1 else text
+    try:
+        value = int(digits) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 1024, 64M, 2G)") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+    return value
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    given = {name: getattr(args, name) for name in _LIMITS if getattr(args, name) is not None}
+    return Limits(**given)
+
+
+def _defaults_from_environment(parser: argparse.ArgumentParser) -> None:
+    """Let ``EAGER_ASYNC_<OPTION>`` (``EAGER_ASYNC_MAX_TENSOR_BYTES=2G``) set any option
+    of ``parser``; a flag on the command line still wins. argparse converts and checks
+    string defaults like arguments, so a bad value is the same one-line error."""
+    for action in parser._actions:  # argparse has no public list of a parser's options
+        if not action.option_strings or action.dest == "help":
+            continue
+        value = os.environ.get(_ENVIRONMENT_PREFIX + action.dest.upper())
+        if value is None:
+            continue
+        if isinstance(action, argparse._StoreTrueAction):
+            parser.set_defaults(**{action.dest: value.lower() in ("1", "true", "yes", "on")})
+        else:
+            parser.set_defaults(**{action.dest: value})
+
+
+def _add_security_options(parser: argparse.ArgumentParser) -> None:
+    # `serve` only: the tasks of a local `cluster` call each other with no credentials.
+    group = parser.add_argument_group(
+        "security", "TLS and authentication; without them the worker speaks plaintext and "
+        "serves anyone who reaches its port (README: Security)",
+    )  # fmt: skip
+    group.add_argument(
+        "--tls-cert", metavar="FILE", type=Path, default=None,
+        help="the worker's certificate chain (PEM); with --tls-key it speaks TLS only",
+    )  # fmt: skip
+    group.add_argument(
+        "--tls-key", metavar="FILE", type=Path, default=None,
+        help="the unencrypted private key of --tls-cert (PEM)",
+    )  # fmt: skip
+    group.add_argument(
+        "--tls-client-ca", metavar="FILE", type=Path, default=None,
+        help="mutual TLS: clients must present a certificate issued by this CA (PEM)",
+    )  # fmt: skip
+    group.add_argument(
+        "--token-file", metavar="FILE", type=Path, default=None,
+        help="every RPC but health checks must carry 'authorization: Bearer <token>' "
+        "with a token of FILE (one per line)",
+    )  # fmt: skip
+
+
+def _security(args: argparse.Namespace) -> Security | None:
+    """``serve``'s security flags as settings (None when none is given); ValueError with
+    a one-line reason naming the flag when they are incomplete or a file is unusable."""
+    files = {"--tls-cert": args.tls_cert, "--tls-key": args.tls_key,
+             "--tls-client-ca": args.tls_client_ca, "--token-file": args.token_file}  # fmt: skip
+    if all(path is None for path in files.values()):
+        return None
+    for flag, path in files.items():
+        if path is not None:
+            try:
+                path.open("rb").close()
+            except OSError as error:
+                raise ValueError(f"{flag} {path}: {error.strerror or error}") from None
+    try:
+        tokens = frozenset() if args.token_file is None else read_tokens(args.token_file)
+        security = Security(args.tls_cert, args.tls_key, args.tls_client_ca, tokens)
+        security.server_ssl_context()  # the files' contents, checked before serving
+    except (OSError, ValueError) as error:
+        raise ValueError(str(error)) from None
+    return security
 
 
 def _at_least(minimum: int) -> Callable[[str], int]:
@@ -154,12 +288,10 @@ def _run_cluster(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    serve_args = [
-        "--log-level",
-        args.log_level,
-        "--max-queued-requests",
-        str(args.max_queued_requests),
-    ]
+    serve_args = ["--log-level", args.log_level]
+    for name in _LIMITS:
+        if getattr(args, name) is not None:
+            serve_args += ["--" + name.replace("_", "-"), str(getattr(args, name))]
     if args.threads is not None:
         serve_args += ["--threads", str(args.threads)]
     if args.allow_file_io is not None:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import itertools
+import ssl as _ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -44,11 +45,27 @@ Value = RemoteTensor | np.ndarray | float | int | bool | bytes
 
 
 class EagerClient:
-    """A connection to an eager worker; ``async with`` closes it."""
+    """A connection to an eager worker; ``async with`` closes it.
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 50051) -> None:
-        self.channel = Channel(host, port)
-        self.stub = pb.EagerServiceStub(self.channel)
+    ``ssl``: TLS, with an ``ssl.SSLContext`` (its CA, and a client certificate for mutual
+    TLS) or True for the system's CAs. ``token``: sent as ``authorization: Bearer
+    <token>`` with every call, for a worker started with ``--token-file``.
+
+    >>> context = ssl.create_default_context(cafile="ca.pem")     # doctest: +SKIP
+    >>> EagerClient("worker.example", 50051, ssl=context, token="s3cret")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 50051,
+        *,
+        ssl: _ssl.SSLContext | bool | None = None,
+        token: str | None = None,
+    ) -> None:
+        self.channel = Channel(host, port, ssl=ssl)
+        metadata = None if token is None else {"authorization": f"Bearer {token}"}
+        self.stub = pb.EagerServiceStub(self.channel, metadata=metadata)
 
     async def create_context(
         self, *, is_async: bool = False, keep_alive_secs: int = 600, context_id: int = 0

@@ -8,6 +8,7 @@ a failure poisons only the ops that consume the failed op's outputs.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections import OrderedDict
@@ -25,11 +26,14 @@ from .errors import (
     CancelledError,
     EagerError,
     InvalidArgumentError,
+    ResourceExhaustedError,
 )
 from .executor import Executor, offload
 from .functions import FunctionLibrary, FunctionSpec
 from .handles import HandleTable, NodeInput, OpNode
 from .kernels import TensorSpec
+from .limits import Limits
+from .memory import MemoryQuota
 from .multi_task import MultiTaskFunction, live_steps
 from .op_env import CANCELLED, OpEnv, OpKernel
 from .partition import needs_partition
@@ -75,7 +79,8 @@ class Context:
         rendezvous: Rendezvous,
         cluster: ClusterView | None = None,
         peers: Peers | None = None,
-        max_queued_requests: int = 1024,
+        limits: Limits | None = None,
+        memory: MemoryQuota | None = None,
         file_root: Path | None = None,
     ) -> None:
         self.id = context_id
@@ -96,7 +101,15 @@ class Context:
         self._kernel_state: dict[Hashable, Any] = {}  # see OpEnv.state
         self._file_root = file_root  # see OpEnv.file_root
         self._pool = pool
-        self._executor = Executor(pool, self._on_done, max_queued_requests)
+        self.limits = limits or Limits()
+        # What its live tensors hold, against its own quota and the worker's (``memory``).
+        self.quota = MemoryQuota(
+            "context_memory_bytes",
+            self.limits.context_memory_bytes,
+            memory,
+            max_tensor_bytes=self.limits.max_tensor_bytes,
+        )
+        self._executor = Executor(pool, self._on_done, self.limits.max_queued_requests)
         # Async failures nobody has been told about yet, oldest first.
         self._unreported: OrderedDict[int, EagerError] = OrderedDict()
         self._closed: str | None = None  # why, once closed
@@ -105,6 +118,11 @@ class Context:
     def live_ops(self) -> int:
         """How many ops hold live handles or are still pending."""
         return len(self._table)
+
+    def owns_step(self, step: int) -> bool:
+        """Whether ``step`` is this context's: its id, or the step of a component or
+        multi-task function run in it."""
+        return step == self.id or step in self._steps or step in live_steps(self._kernel_state)
 
     def touch(self) -> None:
         """Note activity, postponing garbage collection."""
@@ -154,6 +172,7 @@ class Context:
             cluster=self.cluster,
             peers=self._peers,
             file_root=self._file_root,
+            max_depth=self.limits.max_function_depth,
         )
 
     def lookup(self, name: str, env: OpEnv) -> OpKernel:
@@ -182,7 +201,14 @@ class Context:
         if nodes:
             batch = await self._executor.submit(nodes, stop_on_error=not self.is_async)
             if not self.is_async or must_wait:
-                await batch.done
+                try:
+                    await asyncio.shield(batch.done)
+                except asyncio.CancelledError:
+                    # The caller went away (its connection, its deadline): a sync request
+                    # is only worth finishing for it. Async ops run regardless.
+                    if not self.is_async:
+                        batch.interrupt("the client cancelled the request or disconnected")
+                    raise
             if not self.is_async:
                 self._raise_first_failure(nodes)
         elif must_wait:
@@ -253,10 +279,16 @@ class Context:
             return node
         if isinstance(item, SendTensorItem):
             self.devices.resolve(item.device)
-            self._table.add(OpNode.constant(item.op_id, "SendTensor", item.tensors))
+            self._table.add(OpNode.constant(item.op_id, "SendTensor", item.tensors, self.quota))
         elif isinstance(item, DecrefItem):
             self._table.release(item.handle)
         elif isinstance(item, RegisterFunctionItem):
+            count = sum(len(f.nodes) for f in (*item.library, item.function))
+            if count > self.limits.max_function_nodes:
+                raise ResourceExhaustedError(
+                    f"function {item.function.name} has {count} nodes with its library, "
+                    f"over this worker's max_function_nodes ({self.limits.max_function_nodes})"
+                )
             for function in (*item.library, item.function):
                 self._functions.add(function)
         elif isinstance(item, RemoveFunctionItem):
@@ -285,7 +317,8 @@ class Context:
             )
         width = max(outputs, default=-1) + 1
         empty = np.zeros(0, np.float32)
-        node = OpNode.constant(op_id, name, [outputs.get(n, empty) for n in range(width)])
+        arrays = [outputs.get(n, empty) for n in range(width)]
+        node = OpNode.constant(op_id, name, arrays, self.quota)
         self._table.add(node, live=set(outputs))
 
     def _raise_unreported(self) -> None:
@@ -327,7 +360,7 @@ class Context:
             out_specs = kernel.shapes(specs, item.attrs)
         except EagerError as error:
             raise type(error)(f"{item.name} (op id {item.op_id}): {error.message}") from error
-        return OpNode(item.op_id, item.name, kernel, item.attrs, inputs, out_specs)
+        return OpNode(item.op_id, item.name, kernel, item.attrs, inputs, out_specs, self.quota)
 
     def _remote_inputs(self, item: OpItem) -> dict[int, HandleRef]:
         """The inputs that are handles on other tasks of the cluster, by position. A

@@ -10,6 +10,7 @@
     ├── CancelledError              CANCELLED          the work was cancelled (context closed)
     ├── OutOfRangeError             OUT_OF_RANGE       the caller read past the end (an iterator)
     ├── ResourceExhaustedError      RESOURCE_EXHAUSTED the caller asked for more than there is
+    ├── DeadlineExceededError       DEADLINE_EXCEEDED  what the caller waits for did not come
     ├── PermissionDeniedError       PERMISSION_DENIED  the caller asked for what a worker refuses
     ├── DataLossError               DATA_LOSS          the caller's data cannot be kept whole
     ├── UnavailableError            UNAVAILABLE        a peer task cannot be reached
@@ -32,6 +33,7 @@ __all__ = [
     "CancelledError",
     "ContextNotFoundError",
     "DataLossError",
+    "DeadlineExceededError",
     "EagerError",
     "FailedPreconditionError",
     "InvalidArgumentError",
@@ -144,6 +146,13 @@ class ResourceExhaustedError(EagerError):
     """The caller asked for more memory or room than the worker has or allows."""
 
     code = StatusCode.RESOURCE_EXHAUSTED
+
+
+class DeadlineExceededError(EagerError):
+    """What the caller waits for did not come in time: a RecvTensor whose ``_Send``
+    never ran within the worker's ``recv_timeout_secs``."""
+
+    code = StatusCode.DEADLINE_EXCEEDED
 
 
 class PermissionDeniedError(EagerError):

@@ -17,6 +17,7 @@ from typing import TypeVar
 
 from .errors import CancelledError, EagerError
 from .handles import OpNode
+from .op_env import running_for
 
 __all__ = ["Batch", "Executor", "offload"]
 
@@ -41,13 +42,19 @@ class Batch:
     after it never run, as in TensorFlow.
     """
 
-    __slots__ = ("done", "failed_at", "nodes", "stop_on_error")
+    __slots__ = ("done", "failed_at", "interrupted", "nodes", "stop_on_error")
 
     def __init__(self, nodes: Sequence[OpNode], stop_on_error: bool) -> None:
         self.nodes = nodes
         self.stop_on_error = stop_on_error
         self.failed_at: int | None = None
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.interrupted: str | None = None
+
+    def interrupt(self, reason: str) -> None:
+        """Its caller gave up: ops not run yet fail with CANCELLED ``reason``, and a
+        running kernel that loops stops at its next iteration (``OpEnv.check_cancelled``)."""
+        self.interrupted = reason
 
 
 class Executor:
@@ -122,7 +129,9 @@ class Executor:
             while not self._queue.empty():
                 self._running.append(self._queue.get_nowait())
             try:
-                await offload(self._pool, self._run, self._running)
+                # Not passed as an argument: the pool's work item, which the thread drops
+                # only after the loop has seen the result, would keep the batches' tensors.
+                await offload(self._pool, self._run_running)
             except Exception as error:  # the pool refused the work; fail it, keep serving
                 logger.exception("could not run a batch of ops")
                 self._fail_all(self._running, EagerError(f"internal error: {error!r}"))
@@ -142,17 +151,24 @@ class Executor:
         for batch in batches:
             self._finish(batch)
 
-    def _run(self, batches: Sequence[Batch]) -> None:
-        for batch in batches:
-            for index, node in enumerate(batch.nodes):
-                if self.closed():
-                    return
-                if batch.failed_at is not None:
-                    node.error = _not_run(node, batch.nodes[batch.failed_at])
-                    continue
-                node.execute()
-                if node.error is not None and batch.stop_on_error:
-                    batch.failed_at = index
+    def _run_running(self) -> None:
+        try:
+            for batch in self._running:
+                running_for(batch)
+                for index, node in enumerate(batch.nodes):
+                    if self.closed():
+                        return
+                    if batch.failed_at is not None:
+                        node.error = _not_run(node, batch.nodes[batch.failed_at])
+                        continue
+                    if batch.interrupted is not None:
+                        node.error = CancelledError(f"{node.describe()}: {batch.interrupted}")
+                        continue
+                    node.execute()
+                    if node.error is not None and batch.stop_on_error:
+                        batch.failed_at = index
+        finally:
+            running_for(None)
 
     def _finish(self, batch: Batch) -> None:
         if self._last is batch:  # nothing left to wait for: let its tensors go

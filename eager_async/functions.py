@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 import numpy as np
@@ -17,8 +18,9 @@ import numpy as np
 from . import kernels
 from .attrs import Placeholder
 from .errors import EagerError, InvalidArgumentError, UnimplementedError
-from .kernels import TensorSpec
+from .kernels import KernelSpec, TensorSpec
 from .kernels.sendrecv_ops import rendezvous_key
+from .memory import MemoryQuota, current_quota
 from .op_env import OpEnv, OpKernel
 
 __all__ = [
@@ -138,8 +140,11 @@ class FunctionKernel:
         """The function's results. When it fails, the ``_Send``s it did not reach fail
         too, so the client's RecvTensor gets the error instead of waiting forever."""
         self._prefetch(attrs)
+        quota = current_quota()
         try:
-            return self._evaluate(inputs, attrs, lambda kernel, ins, at: kernel.run(ins, at))
+            if quota is None:
+                return self._evaluate(inputs, attrs, lambda kernel, ins, at: kernel.run(ins, at))
+            return self._evaluate(inputs, attrs, partial(_run_within, quota))
         except EagerError as error:
             self._fail_sends(attrs, error)
             raise
@@ -293,6 +298,17 @@ class FunctionKernel:
             if self._kernel(node).stateful:
                 node_outputs(node.name)
         return outputs
+
+
+def _run_within(
+    quota: MemoryQuota, kernel: OpKernel, inputs: list[np.ndarray], attrs: Mapping[str, Any]
+) -> list[np.ndarray]:
+    """A body node's outputs, refused before they are made when they would not fit the
+    quota of the op that called the function."""
+    if isinstance(kernel, KernelSpec):
+        specs = [TensorSpec(a.dtype, a.shape, a) for a in inputs]
+        quota.check_specs(kernel.shapes(specs, attrs), kernel.name)
+    return kernel.run(inputs, attrs)
 
 
 def _bind(

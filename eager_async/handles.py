@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from .errors import EagerError, InvalidArgumentError, ResourceExhaustedError
-from .kernels import TensorSpec
+from .kernels import KernelSpec, TensorSpec
+from .memory import MemoryQuota, array_bytes, outputs_bytes, quota_of_thread
 from .op_env import OpKernel
 from .records import HandleRef
 
@@ -39,6 +40,7 @@ class OpNode:
     __slots__ = (
         "_waiter",
         "attrs",
+        "charged",
         "error",
         "inputs",
         "kernel",
@@ -46,6 +48,7 @@ class OpNode:
         "name",
         "op_id",
         "outputs",
+        "quota",
         "specs",
     )
 
@@ -57,6 +60,7 @@ class OpNode:
         attrs: Mapping[str, Any],
         inputs: Sequence[NodeInput],
         specs: Sequence[TensorSpec],
+        quota: MemoryQuota | None = None,
     ) -> None:
         self.op_id = op_id
         self.name = name
@@ -68,12 +72,32 @@ class OpNode:
         self.error: EagerError | None = None
         self.live = 0
         self._waiter: asyncio.Future[None] | None = None
+        # Bytes of the outputs held against ``quota`` (given back when the node goes).
+        self.quota = quota
+        self.charged = 0
+
+    def __del__(self) -> None:
+        if self.charged and self.quota is not None:
+            self.quota.release(self.charged)
 
     @classmethod
-    def constant(cls, op_id: int, name: str, arrays: Sequence[np.ndarray]) -> OpNode:
-        """A node that is done from the start (a sent tensor)."""
+    def constant(
+        cls,
+        op_id: int,
+        name: str,
+        arrays: Sequence[np.ndarray],
+        quota: MemoryQuota | None = None,
+    ) -> OpNode:
+        """A node that is done from the start (a sent tensor), its arrays held against
+        ``quota`` (RESOURCE_EXHAUSTED when they do not fit)."""
         specs = [TensorSpec(a.dtype, a.shape, a) for a in arrays]
-        node = cls(op_id, name, None, {}, (), specs)
+        node = cls(op_id, name, None, {}, (), specs, quota)
+        if quota is not None:
+            for array in arrays:
+                quota.check_tensor(array_bytes(array), node.describe())
+            nbytes = outputs_bytes(arrays, ())
+            quota.reserve(nbytes, node.describe())
+            node.charged = nbytes
         node.outputs = list(arrays)
         return node
 
@@ -95,13 +119,22 @@ class OpNode:
         try:
             args = [self._argument(i, source) for i, source in enumerate(self.inputs)]
             assert self.kernel is not None
-            outputs = self.kernel.run(args, self.attrs)
+            self._reserve(args)
+            quota_of_thread(self.quota)
+            try:
+                outputs = self.kernel.run(args, self.attrs)
+            finally:
+                quota_of_thread(None)
             if len(outputs) != len(self.specs):
                 raise EagerError(
                     f"kernel returned {len(outputs)} outputs, its shape function promised "
                     f"{len(self.specs)}"
                 )
             self.outputs = outputs
+            if self.quota is not None:  # what it made, in place of the estimate
+                made = outputs_bytes(outputs, args)
+                self.quota.adjust(made - self.charged)
+                self.charged = made
         except EagerError as error:
             self.fail(error)
         except MemoryError:
@@ -113,6 +146,19 @@ class OpNode:
         except Exception as error:
             logger.exception("kernel %s failed unexpectedly", self.describe())
             self.fail(EagerError(f"internal error: {error!r}"))
+
+    def _reserve(self, args: Sequence[np.ndarray]) -> None:
+        """Hold the outputs' bytes before the kernel makes them, from the specs inferred
+        at enqueue time or, where those left a dim unknown, from the shape rule given the
+        inputs themselves (Fill's dims, Range's limits)."""
+        if self.quota is None:
+            return
+        nbytes = self.quota.reserve_specs(self.specs, self.describe())
+        if nbytes is None and isinstance(self.kernel, KernelSpec):
+            known = [TensorSpec(a.dtype, a.shape, a) for a in args]
+            nbytes = self.quota.reserve_specs(self.kernel.shapes(known, self.attrs),
+                                              self.describe())  # fmt: skip
+        self.charged = nbytes or 0
 
     def _argument(self, index: int, source: NodeInput) -> np.ndarray:
         if isinstance(source, np.ndarray):

@@ -51,6 +51,8 @@ def live_steps(state: dict[Hashable, Any]) -> set[int]:
     ``state``: closing the context aborts them."""
     steps: set[int] = state.setdefault(_LIVE_STEPS, set())
     return steps
+
+
 _NO_OP_ID = -1  # RunComponentFunction: register no outputs (a part gives none)
 
 

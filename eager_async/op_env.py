@@ -12,6 +12,7 @@ the registry hands them an ``OpEnv`` because they name a keyword-only ``env``.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,19 +20,34 @@ from typing import Any, Protocol
 import numpy as np
 
 from .cluster import ClusterView
-from .errors import CancelledError, InvalidArgumentError, NotFoundError
+from .errors import CancelledError, InvalidArgumentError, NotFoundError, ResourceExhaustedError
 from .kernels import TensorSpec
+from .limits import MAX_DEPTH
 from .peers import Peers
 from .rendezvous import Rendezvous
 
-__all__ = ["CANCELLED", "MAX_DEPTH", "OpEnv", "OpKernel"]
+__all__ = ["CANCELLED", "MAX_DEPTH", "Interruptible", "OpEnv", "OpKernel", "running_for"]
 
 CANCELLED = "cancelled"
 """The key of a context's kernel state that says why the context was closed: kernels
 that loop (While) stop at their next iteration once it is set."""
 
-MAX_DEPTH = 32
-"""How deep function calls may nest; deeper would reach Python's own recursion limit."""
+class Interruptible(Protocol):
+    """Work whose caller may give up on it (a sync Enqueue request's batch of ops)."""
+
+    @property
+    def interrupted(self) -> str | None:
+        """Why the caller gave up, once it has."""
+        ...
+
+
+_THREAD = threading.local()
+
+
+def running_for(work: Interruptible | None) -> None:
+    """Say which work the kernels this thread runs next are part of (None: none), so
+    that ``OpEnv.check_cancelled`` stops them once its caller gives up."""
+    _THREAD.work = work
 
 
 class OpKernel(Protocol):
@@ -73,6 +89,7 @@ class OpEnv:
         "context_id",
         "depth",
         "file_root",
+        "max_depth",
         "peers",
         "rendezvous",
         "scope",
@@ -93,9 +110,13 @@ class OpEnv:
         scope: tuple[str, ...] = (),
         depth: int = 0,
         file_root: Path | None = None,
+        max_depth: int = MAX_DEPTH,
     ) -> None:
-        if depth >= MAX_DEPTH:
-            raise InvalidArgumentError(f"function calls nest deeper than {MAX_DEPTH} (recursion?)")
+        if depth >= max_depth:
+            raise ResourceExhaustedError(
+                f"function calls nest deeper than this worker's max_function_depth "
+                f"({max_depth}): a recursive function?"
+            )
         self.context_id = context_id
         self.step_id = step_id
         self.rendezvous = rendezvous
@@ -105,6 +126,7 @@ class OpEnv:
         self.scope = scope
         self.depth = depth
         self.file_root = file_root
+        self.max_depth = max_depth
         self._lookup = lookup
 
     def deeper(self, scope: tuple[str, ...] = ()) -> OpEnv:
@@ -141,14 +163,19 @@ class OpEnv:
             scope=self.scope if scope is None else scope,
             depth=self.depth if depth is None else depth,
             file_root=self.file_root,
+            max_depth=self.max_depth,
         )
 
     def check_cancelled(self) -> None:
-        """Raise CANCELLED once the op's context was closed: a kernel that loops calls
-        it between iterations, so closing a context frees the thread it runs on."""
+        """Raise CANCELLED once the op's context was closed, or the request it runs for
+        abandoned (see ``running_for``): a kernel that loops calls it between
+        iterations, so either frees the thread it runs on."""
         reason = self.state.get(CANCELLED)
         if reason is not None:
             raise CancelledError(f"the op's context was closed: {reason}")
+        work: Interruptible | None = getattr(_THREAD, "work", None)
+        if work is not None and work.interrupted is not None:
+            raise CancelledError(f"the op's request was abandoned: {work.interrupted}")
 
     def kernel(self, name: str, scope: tuple[str, ...] = ()) -> OpKernel:
         """The registered function or op ``name``, running one level deeper (as the node

@@ -15,7 +15,7 @@ import asyncio
 
 import numpy as np
 
-from .errors import CancelledError, EagerError
+from .errors import CancelledError, DeadlineExceededError, EagerError
 
 __all__ = ["Rendezvous"]
 
@@ -23,10 +23,12 @@ _U64 = (1 << 64) - 1
 
 
 class Rendezvous:
-    """Tensors in transit, keyed by (step id, rendezvous key); one consumer each."""
+    """Tensors in transit, keyed by (step id, rendezvous key); one consumer each, who
+    waits at most ``timeout`` seconds for the value."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, timeout: float = 3600) -> None:
         self._loop = loop
+        self._timeout = timeout
         self._slots: dict[tuple[int, str], asyncio.Future[np.ndarray]] = {}
 
     @property
@@ -66,7 +68,13 @@ class Rendezvous:
         """The value sent under ``key``, waiting for it if need be."""
         slot = self._slot(step_id, key)
         try:
-            return await asyncio.shield(slot)
+            async with asyncio.timeout(self._timeout):
+                return await asyncio.shield(slot)
+        except TimeoutError:
+            raise DeadlineExceededError(
+                f"nothing was sent under '{key}' (step {step_id & _U64}) within "
+                f"{self._timeout:g} s (the worker's recv_timeout_secs)"
+            ) from None
         finally:
             # Taken, failed, or the receiver gave up: either way the slot is done with.
             self._slots.pop((step_id & _U64, key), None)

@@ -1,5 +1,12 @@
 """The eager service's semantics, free of any transport: the context table, keep-alive
-garbage collection, and what each RPC does."""
+garbage collection, and what each RPC does.
+
+When the worker authenticates its callers (``security.CALLER`` is set), a context belongs
+to the identity that created it: to every other identity it does not exist. Their RPCs
+naming it get the answer an unknown id gets (CloseContext: OK, nothing closed), their
+RecvTensor on its steps gets ABORTED and never its tensors, CreateContext with its id is
+refused without touching it, and their ``clear_existing_contexts`` leaves it alone.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,7 @@ import secrets
 import time
 from collections.abc import Sequence
 from concurrent.futures import Executor as ThreadPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +32,14 @@ from .errors import (
     AlreadyExistsError,
     ContextNotFoundError,
     InvalidArgumentError,
+    ResourceExhaustedError,
 )
+from .limits import Limits
+from .memory import MemoryQuota
 from .peers import Peers
-from .records import Item, OpItem, QueueResult
+from .records import CleanupItem, Item, OpItem, QueueResult
 from .rendezvous import Rendezvous
+from .security import CALLER, Identity
 
 __all__ = ["Runtime", "RuntimeOptions"]
 
@@ -44,15 +55,15 @@ _CPU_MEMORY_LIMIT = 256 << 20
 class RuntimeOptions:
     """Tunables of a runtime.
 
-    ``max_queued_requests``: Enqueue requests an async context holds before Enqueue
-    waits (backpressure). ``gc_interval``: seconds between keep-alive sweeps.
+    ``limits``: what clients may make the worker receive, hold and compute (see
+    ``eager_async.limits``). ``gc_interval``: seconds between keep-alive sweeps.
     ``job`` and ``task`` name the devices when a client's ServerDef leaves them out.
     ``file_root``: the directory whose files clients may have the worker read and write
     (checkpoints: SaveV2, RestoreV2, MergeV2Checkpoints), symlinks and ``..`` resolved;
     None (the default) lets them touch no file.
     """
 
-    max_queued_requests: int = 1024
+    limits: Limits = field(default_factory=Limits)
     gc_interval: float = 1.0
     job: str = "worker"
     task: int = 0
@@ -71,7 +82,13 @@ class Runtime:
         self.pool = pool
         self.options = options or RuntimeOptions()
         self.incarnation = secrets.randbits(64) or 1
+        limits = self.options.limits
+        self.memory = MemoryQuota(
+            "memory_bytes", limits.memory_bytes, max_tensor_bytes=limits.max_tensor_bytes
+        )
+        """What the live tensors of every context hold together."""
         self._contexts: dict[int, Context] = {}
+        self._owners: dict[int, Identity] = {}  # context id -> its creator, when known
         self._sweeper: asyncio.Task[None] | None = None
         self._rendezvous: Rendezvous | None = None
         self._peers: Peers | None = None
@@ -98,7 +115,9 @@ class Runtime:
     async def start(self) -> None:
         """Start the keep-alive sweeper."""
         if self._rendezvous is None:
-            self._rendezvous = Rendezvous(asyncio.get_running_loop())
+            self._rendezvous = Rendezvous(
+                asyncio.get_running_loop(), self.options.limits.recv_timeout_secs
+            )
         if self._peers is None:
             self._peers = Peers(asyncio.get_running_loop())
         if self._sweeper is None:
@@ -112,6 +131,7 @@ class Runtime:
                 await self._sweeper
             self._sweeper = None
         contexts, self._contexts = list(self._contexts.values()), {}
+        self._owners = {}
         for context in contexts:
             await context.close("the server is shutting down")
         if self._peers is not None:
@@ -121,7 +141,7 @@ class Runtime:
         """The live context ``context_id`` (touched); ABORTED when there is none.
         RPCs that wait hold it with ``Context.in_use``."""
         context = self._contexts.get(context_id)
-        if context is None:
+        if context is None or not self._visible(context_id):
             raise ContextNotFoundError(
                 f"Unable to find a context_id matching the specified one ({context_id}). "
                 "Perhaps the worker was restarted, or the context was garbage collected "
@@ -147,12 +167,20 @@ class Runtime:
     async def create_context(
         self, request: eager.CreateContextRequest
     ) -> eager.CreateContextResponse:
-        """Create (or replace) a context; id 0 gets a fresh random id (the seed's way)."""
+        """Create (or replace) a context; id 0 gets a fresh random id (the seed's way).
+        An id another identity's context has is refused, that context left untouched."""
         if request.clear_existing_contexts:
-            for other in list(self._contexts):
+            for other in [known for known in self._contexts if self._visible(known)]:
                 await self._drop(other, "the client asked to clear existing contexts")
         context_id = request.context_id or self._fresh_id()
         existing = self._contexts.get(context_id)
+        if existing is not None and not self._visible(context_id):
+            # Says only what the caller cannot help learning (the id is taken): not whose,
+            # nor its view id.
+            raise AlreadyExistsError(
+                f"EagerService:CreateContext failed. Context id: {context_id} is in use by "
+                "another client: choose another id (context_id 0 lets the worker choose)."
+            )
         if existing is not None:
             if request.context_view_id < existing.view_id:
                 raise AlreadyExistsError(
@@ -162,6 +190,11 @@ class Runtime:
                 )
             await self._drop(context_id, "it was replaced by a new context with the same id")
         devices = self._devices(request.server_def)
+        if len(self._contexts) >= self.options.limits.max_contexts:
+            raise ResourceExhaustedError(
+                f"this worker holds {len(self._contexts)} contexts, its max_contexts: close "
+                "contexts you no longer use (CloseContext), or raise --max-contexts"
+            )
         self._contexts[context_id] = Context(
             context_id,
             view_id=request.context_view_id,
@@ -172,14 +205,19 @@ class Runtime:
             rendezvous=self.rendezvous,
             cluster=self._cluster(request.server_def, devices, request.cluster_device_attributes),
             peers=self._peers,
-            max_queued_requests=self.options.max_queued_requests,
+            limits=self.options.limits,
+            memory=self.memory,
             file_root=self.options.file_root,
         )
+        caller = CALLER.get()
+        if caller is not None:
+            self._owners[context_id] = caller
         logger.info(
-            "created context %d (%s, keep-alive %ds)",
+            "created context %d (%s, keep-alive %ds)%s",
             context_id,
             "async" if request.async_ else "sync",
             request.keep_alive_secs,
+            "" if caller is None else f" for {caller}",
         )
         return eager.CreateContextResponse(
             context_id=context_id, device_attributes=self.device_attributes(devices)
@@ -209,6 +247,7 @@ class Runtime:
     async def enqueue(self, context_id: int, items: Sequence[Item]) -> list[QueueResult]:
         """Apply ``items`` to the context; one result per item (see ``Context.enqueue``)."""
         with self.context(context_id).in_use() as context:
+            self._refuse_foreign_steps("Enqueue", items)
             return await context.enqueue(items)
 
     async def wait_queue_done(self, context_id: int, op_ids: Sequence[int]) -> None:
@@ -227,6 +266,7 @@ class Runtime:
             FETCH_OP_ID, item.name, item.inputs, item.attrs, item.device, step_id=item.step_id
         )
         with self.context(context_id).in_use() as context:
+            self._refuse_foreign_steps("RunComponentFunction", [item])
             outputs = await context.run_component(fetch)
             if item.op_id == FETCH_OP_ID:
                 return QueueResult(tensors=tuple(outputs))
@@ -246,14 +286,52 @@ class Runtime:
         The step is a context's id, or a component function's ``func_step_id``. A key
         naming another incarnation of this worker's device, and sent by no ``_Send`` of
         this process, is ABORTED at once, as on TF's worker: the tensor was to come from
-        a process that is gone."""
+        a process that is gone.
+
+        A step of another identity's context is ABORTED at once, whatever was sent under
+        it (see ``_not_your_step``)."""
+        step = step_id & _U64
+        identified = CALLER.get() is not None
+        if identified and not self._step_visible(step):
+            raise _not_your_step("RecvTensor", step)
         if not self.rendezvous.sent(step_id, key):
             self._check_incarnation(key)
-        context = self._contexts.get(step_id & _U64)
+        context = self._contexts.get(step)
         if context is None:
-            return await self.rendezvous.take(step_id, key)
+            value = await self.rendezvous.take(step_id, key)
+            if identified and not self._step_visible(step):
+                # It waited on a step nobody had yet, and another identity's context sent
+                # under it since: the value is theirs. Leave it for their receiver.
+                self.rendezvous.put(step_id, key, value)
+                raise _not_your_step("RecvTensor", step)
+            return value
         with context.in_use():
             return await self.rendezvous.take(context.id, key)
+
+    def _refuse_foreign_steps(self, rpc: str, items: Sequence[Item]) -> None:
+        # A _Send under another identity's step would feed its receivers, and cleaning
+        # the step up would drop what was sent to them.
+        if CALLER.get() is None:
+            return
+        for item in items:
+            if isinstance(item, OpItem | CleanupItem) and item.step_id:
+                step = item.step_id & _U64
+                if not self._step_visible(step):
+                    raise _not_your_step(rpc, step)
+
+    def _step_visible(self, step: int) -> bool:
+        """Whether ``step`` belongs to no context, or to one of the caller's: it is a
+        context's id, or a step of a component or multi-task function run in it."""
+        if step in self._contexts:
+            return self._visible(step)
+        for context_id, context in self._contexts.items():
+            if context.owns_step(step):
+                return self._visible(context_id)
+        return True
+
+    def _visible(self, context_id: int) -> bool:
+        # Without authentication every owner and every caller is None: all is visible.
+        return self._owners.get(context_id) == CALLER.get()
 
     def _check_incarnation(self, key: str) -> None:
         device, _, rest = key.partition(";")
@@ -283,12 +361,15 @@ class Runtime:
     async def close_context(self, context_id: int, view_id: int = 0) -> None:
         """Close a context; unknown ids and stale view ids are ignored (idempotent)."""
         context = self._contexts.get(context_id)
-        if context is None or (view_id and view_id < context.view_id):
+        if context is None or not self._visible(context_id):
+            return
+        if view_id and view_id < context.view_id:
             return
         await self._drop(context_id, "the client closed the context")
 
     async def _drop(self, context_id: int, reason: str) -> None:
         context = self._contexts.pop(context_id, None)
+        self._owners.pop(context_id, None)
         if context is not None:
             await context.close(f"context {context_id} is gone: {reason}")
             logger.info("closed context %d: %s", context_id, reason)
@@ -343,3 +424,14 @@ class Runtime:
                     )
             except Exception:
                 logger.exception("keep-alive sweep of context %d failed", context_id)
+
+
+def _not_your_step(rpc: str, step: int) -> ContextNotFoundError:
+    # Answered at once, the same whether or not a value was sent under the step: the
+    # caller learns only that it is not one of its own (it had to know the 64-bit id),
+    # and nothing of the owner's is taken or disturbed.
+    return ContextNotFoundError(
+        f"{rpc}: step {step} belongs to another client's context, so nothing of it is "
+        "yours to send, receive or clean up. Use your own context's id, or a step of your "
+        "own (a fresh random func_step_id)."
+    )

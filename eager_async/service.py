@@ -12,15 +12,16 @@ from typing import Any
 
 import grpclib.const
 import grpclib.server
-from grpclib.exceptions import GRPCError
+from grpclib.exceptions import GRPCError, StreamTerminatedError
 
 from . import upb
 from ._proto import tensorflow as tf
 from ._proto.tensorflow import eager
 from .errors import EagerError, InvalidArgumentError, ResourceExhaustedError
-from .records import RegisterFunctionItem, SendTensorItem
+from .receiver import Receiver
+from .records import Item, RegisterFunctionItem, SendTensorItem
 from .runtime import Runtime
-from .strict import StrictRequest
+from .strict import StrictRequest, parse_strictly
 from .tensors import decode_tensor, encode_shape, encode_tensor
 from .wire import (
     decode_function,
@@ -43,7 +44,7 @@ async def _statuses(method: str) -> AsyncIterator[None]:
     """The one mapping from errors to gRPC statuses."""
     try:
         yield
-    except GRPCError:
+    except (GRPCError, StreamTerminatedError):  # a status already, or nobody to tell
         raise
     except EagerError as error:
         if type(error) is EagerError:
@@ -66,20 +67,6 @@ def _bounded(message: str) -> str:
         return message
     cut = len(message) - _MAX_MESSAGE
     return f"{message[:_MAX_MESSAGE]}... ({cut} more characters)"
-
-
-async def _receive(stream: grpclib.server.Stream[Any, Any], method: str) -> Any:
-    try:
-        return await stream.recv_message()
-    except GRPCError:
-        raise
-    except InvalidArgumentError as error:  # the strict decoder's, naming the field
-        raise GRPCError(grpclib.const.Status.INVALID_ARGUMENT, _bounded(error.message)) from error
-    except Exception as error:
-        raise GRPCError(
-            grpclib.const.Status.INVALID_ARGUMENT,
-            _bounded(f"{method}: the request is not a valid protobuf message ({error})"),
-        ) from error
 
 
 MAX_REPLY_BYTES = 2**31 - 1
@@ -108,13 +95,16 @@ class EncodedReply:
 
 
 class EagerService:
-    """``tensorflow.eager.EagerService`` (both protocol generations) over a ``Runtime``.
+    """``tensorflow.eager.EagerService`` (both protocol generations) over a ``Runtime``;
+    requests are read by ``receiver`` (one per worker: its budget is shared), by default
+    one under the runtime's limits.
 
     >>> server = grpclib.server.Server([EagerService(runtime)])   # doctest: +SKIP
     """
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, receiver: Receiver | None = None) -> None:
         self.runtime = runtime
+        self.receiver = receiver or Receiver(runtime.options.limits)
 
     def __mapping__(self) -> dict[str, grpclib.const.Handler]:
         unary = grpclib.const.Cardinality.UNARY_UNARY
@@ -139,25 +129,33 @@ class EagerService:
         # kept as upb's).
         mapping = {
             _SERVICE + name: grpclib.const.Handler(
-                _unary_handler(name, method), unary,
-                StrictRequest(name, f"tensorflow.eager.{name}Request", request), reply,
+                _unary_handler(
+                    self.receiver, name, method,
+                    StrictRequest(name, f"tensorflow.eager.{name}Request", request).FromString,
+                ),
+                unary, None, reply,
             )
             for name, method, request, reply in methods
         }  # fmt: skip
-        # Enqueue is the hot path: parsed by upb, answered with prebuilt bytes.
+        # Enqueue is the hot path: parsed by upb into records, answered with prebuilt bytes.
         mapping[_SERVICE + "Enqueue"] = grpclib.const.Handler(
-            _unary_handler("Enqueue", self._enqueue), unary, upb.EnqueueRequest, EncodedReply
-        )
+            _unary_handler(self.receiver, "Enqueue", self._enqueue, self._decode_enqueue),
+            unary, None, EncodedReply,
+        )  # fmt: skip
         mapping[_SERVICE + "StreamingEnqueue"] = grpclib.const.Handler(
             self._streaming_enqueue,
             grpclib.const.Cardinality.STREAM_STREAM,
-            upb.EnqueueRequest,
+            None,
             EncodedReply,
         )
         return mapping
 
-    async def _enqueue(self, request: Any) -> EncodedReply:
-        results = await self.runtime.enqueue(request.context_id, decode_items(request.queue))
+    def _decode_enqueue(self, payload: bytes) -> tuple[int, list[Item]]:
+        request = parse_strictly(upb.EnqueueRequest, payload, "Enqueue")
+        return request.context_id, decode_items(request.queue, self.runtime.options.limits)
+
+    async def _enqueue(self, request: tuple[int, list[Item]]) -> EncodedReply:
+        results = await self.runtime.enqueue(*request)
         return EncodedReply(encode_results(results))
 
     async def _streaming_enqueue(
@@ -165,7 +163,12 @@ class EagerService:
     ) -> None:
         # One reply per request, in order; the first error ends the stream with its status.
         async with _statuses("StreamingEnqueue"):
-            while (request := await _receive(stream, "StreamingEnqueue")) is not None:
+            while True:
+                request = await self.receiver.receive(
+                    stream, "StreamingEnqueue", self._decode_enqueue
+                )
+                if request is None:
+                    return
                 await stream.send_message(await self._enqueue(request))
 
     async def _wait_queue_done(
@@ -177,7 +180,7 @@ class EagerService:
     async def _run_component_function(self, request: Any) -> eager.RunComponentFunctionResponse:
         if not request.HasField("operation"):
             raise InvalidArgumentError("RunComponentFunction: the request has no operation")
-        item = decode_operation(request.operation)
+        item = decode_operation(request.operation, self.runtime.options.limits)
         result = await self.runtime.run_component_function(
             request.context_id, item, request.output_num
         )
@@ -206,7 +209,8 @@ class EagerService:
         return eager.RegisterFunctionResponse()
 
     async def _send_tensor(self, request: Any) -> eager.SendTensorResponse:
-        tensors = tuple(decode_tensor(tensor) for tensor in request.tensors)
+        limits = self.runtime.options.limits
+        tensors = tuple(decode_tensor(tensor, limits) for tensor in request.tensors)
         item = SendTensorItem(request.op_id, tensors, request.device_name)
         await self.runtime.enqueue(request.context_id, [item])
         return eager.SendTensorResponse()
@@ -219,24 +223,28 @@ class WorkerService:
     >>> grpclib.server.Server([EagerService(runtime), WorkerService(runtime)])  # doctest: +SKIP
     """
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, receiver: Receiver | None = None) -> None:
         self.runtime = runtime
+        self.receiver = receiver or Receiver(runtime.options.limits)
 
     def __mapping__(self) -> dict[str, grpclib.const.Handler]:
         unary = grpclib.const.Cardinality.UNARY_UNARY
+        get_status = StrictRequest("GetStatus", "tensorflow.GetStatusRequest", tf.GetStatusRequest)
+        # Large tensors leave through RecvTensor: its request checked and read as upb's
+        # message, its reply written by us.
+        recv_tensor = StrictRequest("RecvTensor", "tensorflow.RecvTensorRequest")
         return {
             "/tensorflow.WorkerService/GetStatus": grpclib.const.Handler(
-                _unary_handler("GetStatus", self._get_status), unary,
-                StrictRequest("GetStatus", "tensorflow.GetStatusRequest", tf.GetStatusRequest),
-                tf.GetStatusResponse,
+                _unary_handler(self.receiver, "GetStatus", self._get_status,
+                               get_status.FromString),
+                unary, None, tf.GetStatusResponse,
             ),
-            # Large tensors leave through RecvTensor: its request checked and read as
-            # upb's message, its reply written by us.
             "/tensorflow.WorkerService/RecvTensor": grpclib.const.Handler(
-                _unary_handler("RecvTensor", self._recv_tensor), unary,
-                StrictRequest("RecvTensor", "tensorflow.RecvTensorRequest"), EncodedReply,
+                _unary_handler(self.receiver, "RecvTensor", self._recv_tensor,
+                               recv_tensor.FromString),
+                unary, None, EncodedReply,
             ),
-        }
+        }  # fmt: skip
 
     async def _get_status(self, request: tf.GetStatusRequest) -> tf.GetStatusResponse:
         return tf.GetStatusResponse(device_attributes=self.runtime.status())
@@ -247,11 +255,16 @@ class WorkerService:
 
 
 def _unary_handler(
-    name: str, method: Callable[[Any], Awaitable[Any]]
+    receiver: Receiver,
+    name: str,
+    method: Callable[[Any], Awaitable[Any]],
+    decode: Callable[[bytes], Any],
 ) -> Callable[[grpclib.server.Stream[Any, Any]], Awaitable[None]]:
     async def handle(stream: grpclib.server.Stream[Any, Any]) -> None:
-        request = await _receive(stream, name)
         async with _statuses(name):
+            request = await receiver.receive(stream, name, decode)
+            if request is None:
+                raise InvalidArgumentError(f"{name}: the call carries no request message")
             reply = await method(request)
         await stream.send_message(reply)
 

@@ -27,7 +27,7 @@ from google.protobuf import descriptor, message, unknown_fields
 from . import upb
 from .errors import InvalidArgumentError
 
-__all__ = ["StrictRequest"]
+__all__ = ["StrictRequest", "parse_strictly"]
 
 _WIRE_NAMES = {0: "varint", 1: "64-bit", 2: "length-delimited", 3: "group", 4: "group", 5: "32-bit"}
 _FD = descriptor.FieldDescriptor
@@ -46,21 +46,34 @@ class StrictRequest:
 
     def __init__(self, method: str, full_name: str, typed: Any = None) -> None:
         self._method = method
-        self._full_name = full_name
         self._checked = upb.message_class(full_name)
         self._typed = typed
 
     def FromString(self, data: bytes) -> Any:  # the protobuf method grpclib calls
         """The request ``data`` holds, as the dataclass message."""
-        try:
-            parsed = self._checked.FromString(data)
-        except message.DecodeError as error:
-            raise InvalidArgumentError(
-                f"{self._method}: the request is not a valid protobuf message "
-                f"({self._full_name}: {error})"
-            ) from None
-        _check(parsed, self._method)
+        parsed = parse_strictly(self._checked, data, self._method)
         return parsed if self._typed is None else self._typed.parse(data)
+
+
+def parse_strictly(message_class: Any, data: bytes, method: str) -> Any:
+    """``data`` parsed as upb's ``message_class``; INVALID_ARGUMENT naming ``method`` and
+    the field when it is corrupt or a field has the wrong wire type.
+
+    The cheap test first, in C: with the fields protobuf set aside dropped, a message
+    that re-encodes to as many bytes as arrived had none. Only otherwise (a field of the
+    wrong wire type, a field this worker does not know, an unusual but valid encoding)
+    is the message walked to name the culprit."""
+    try:
+        parsed = message_class.FromString(data)
+    except message.DecodeError as error:
+        raise InvalidArgumentError(
+            f"{method}: the request is not a valid protobuf message "
+            f"({message_class.DESCRIPTOR.full_name}: {error})"
+        ) from None
+    parsed.DiscardUnknownFields()
+    if parsed.ByteSize() != len(data):
+        _check(message_class.FromString(data), method)
+    return parsed
 
 
 def _check(parsed: message.Message, method: str) -> None:

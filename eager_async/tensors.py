@@ -23,10 +23,12 @@ import numpy as np
 
 from ._proto.tensorflow import DataType, TensorProto, TensorShapeProto, TensorShapeProtoDim
 from .dtypes import dtype_name, from_numpy, to_numpy
-from .errors import InvalidArgumentError
+from .errors import InvalidArgumentError, ResourceExhaustedError
+from .limits import Limits
 
 __all__ = [
     "MAX_RANK",
+    "OBJECT_ELEMENT_BYTES",
     "content_of",
     "decode_shape",
     "decode_tensor",
@@ -40,6 +42,10 @@ _MAX_BYTES = 2**62
 
 MAX_RANK = 64
 """The highest rank a tensor may have here (NumPy's; TF's is 254)."""
+
+OBJECT_ELEMENT_BYTES = 64
+"""What one element of a string (object) tensor costs besides its bytes: the pointer and
+the Python object."""
 
 # Per dtype: the repeated field its values travel in when tensor_content is empty, and the
 # NumPy dtype of that field's values as they come off the wire.
@@ -102,7 +108,7 @@ def encode_shape(shape: Sequence[int] | None) -> TensorShapeProto:
     return TensorShapeProto(dim=[TensorShapeProtoDim(size=dim) for dim in dims])
 
 
-def decode_tensor(proto: TensorProto) -> np.ndarray:
+def decode_tensor(proto: TensorProto, limits: Limits | None = None) -> np.ndarray:
     """The array a TensorProto (betterproto2 or protobuf message) stands for.
 
     Numeric ``tensor_content`` is decoded without a copy, so the array is a read-only view
@@ -113,7 +119,9 @@ def decode_tensor(proto: TensorProto) -> np.ndarray:
     array([1.5, 1.5], dtype=float32)
 
     Raises ``InvalidArgumentError`` for an unsupported dtype, a shape that is not fully
-    known, a size overflow, or values that do not fit the shape.
+    known, a size overflow, or values that do not fit the shape; ``ResourceExhaustedError``
+    for a tensor over ``limits.max_tensor_bytes`` (checked before anything is built) or a
+    string over ``limits.max_string_bytes``.
     """
     np_dtype = to_numpy(proto.dtype)
     shape = decode_shape(proto.tensor_shape)
@@ -128,10 +136,16 @@ def decode_tensor(proto: TensorProto) -> np.ndarray:
             f"{what} has {count} elements of {np_dtype.itemsize} bytes, "
             f"over the {_MAX_BYTES}-byte limit of a tensor"
         )
+    if limits is not None:
+        _check_size(what, count, np_dtype, limits)
     if not proto.tensor_content:
+        if limits is not None and proto.dtype == DataType.DT_STRING and proto.string_val:
+            _check_strings(what, max(map(len, proto.string_val)), limits)
         return _from_typed(proto, np_dtype, count, what).reshape(shape)
     if proto.dtype == DataType.DT_STRING:
         strings = _split_strings(proto.tensor_content, count, what)
+        if limits is not None and strings:
+            _check_strings(what, max(map(len, strings)), limits)
         return np.array(strings, dtype=object).reshape(shape)
     return _from_content(proto.tensor_content, np_dtype, count, what).reshape(shape)
 
@@ -158,6 +172,23 @@ def content_of(array: np.ndarray) -> bytes:
     """The ``tensor_content`` of a numeric array: little-endian, C-order element bytes."""
     # astype() swaps big-endian bytes; tobytes() gathers non-contiguous arrays in C order.
     return array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
+
+
+def _check_size(what: str, count: int, np_dtype: np.dtype, limits: Limits) -> None:
+    element = OBJECT_ELEMENT_BYTES if np_dtype.kind == "O" else np_dtype.itemsize
+    if count * element > limits.max_tensor_bytes:
+        raise ResourceExhaustedError(
+            f"a {what} takes {count * element} bytes, over this worker's max_tensor_bytes "
+            f"({limits.max_tensor_bytes}); send it in smaller pieces"
+        )
+
+
+def _check_strings(what: str, longest: int, limits: Limits) -> None:
+    if longest > limits.max_string_bytes:
+        raise ResourceExhaustedError(
+            f"a {what} holds a string of {longest} bytes, over this worker's "
+            f"max_string_bytes ({limits.max_string_bytes})"
+        )
 
 
 def _check_dims(dims: tuple[int, ...]) -> None:

@@ -20,6 +20,7 @@ from .attrs import decode_attrs
 from .dtypes import from_numpy
 from .errors import EagerError, InvalidArgumentError, UnimplementedError
 from .functions import ArgSpec, FunctionSpec, NodeSpec
+from .limits import Limits
 from .records import (
     CleanupItem,
     DecrefItem,
@@ -54,28 +55,29 @@ _LITTLE_ENDIAN = sys.byteorder == "little"
 _ATTR_CACHE_SIZE = 4096
 
 
-def decode_items(queue: Iterable[Any]) -> list[Item]:
+def decode_items(queue: Iterable[Any], limits: Limits | None = None) -> list[Item]:
     """One record per QueueItem; an item that cannot be decoded becomes an
-    ``InvalidItem`` so that the items before it still run."""
+    ``InvalidItem`` so that the items before it still run. Tensors are held to
+    ``limits`` (see ``decode_tensor``)."""
     items: list[Item] = []
     for index, item in enumerate(queue):
         try:
-            items.append(_decode_item(item))
+            items.append(_decode_item(item, limits))
         except EagerError as error:
             items.append(InvalidItem(type(error)(f"queue item {index}: {error.message}")))
     return items
 
 
-def _decode_item(item: Any) -> Item:
+def _decode_item(item: Any, limits: Limits | None) -> Item:
     kind = item.WhichOneof("item")
     if kind == "operation":
-        return decode_operation(item.operation)
+        return decode_operation(item.operation, limits)
     if kind == "handle_to_decref":
         return DecrefItem(decode_handle(item.handle_to_decref))
     if kind == "send_tensor":
         sent = item.send_tensor
         return SendTensorItem(
-            sent.op_id, tuple(decode_tensor(t) for t in sent.tensors), sent.device_name
+            sent.op_id, tuple(decode_tensor(t, limits) for t in sent.tensors), sent.device_name
         )
     if kind == "register_function":
         registered = item.register_function
@@ -96,8 +98,9 @@ def _decode_item(item: Any) -> Item:
     raise InvalidArgumentError("the queue item is empty (no item oneof field is set)")
 
 
-def decode_operation(op: Any) -> OpItem:
-    """An Operation as a record: inputs from ``inputs`` (seed) then ``op_inputs``."""
+def decode_operation(op: Any, limits: Limits | None = None) -> OpItem:
+    """An Operation as a record: inputs from ``inputs`` (seed) then ``op_inputs``, inline
+    tensors held to ``limits``."""
     if not op.name:
         raise InvalidArgumentError(f"operation {op.id} has no op name")
     # Reading an empty repeated field still costs a Python object: check the length first.
@@ -107,7 +110,7 @@ def decode_operation(op: Any) -> OpItem:
         if kind == "remote_handle":
             inputs.append(decode_handle(op_input.remote_handle))
         elif kind == "tensor":
-            inputs.append(decode_tensor(op_input.tensor))
+            inputs.append(decode_tensor(op_input.tensor, limits))
         else:
             raise InvalidArgumentError(
                 f"{op.name} (op id {op.id}): op_inputs[{position}] has neither "

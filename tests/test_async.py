@@ -8,6 +8,7 @@ import asyncio
 import numpy as np
 import pytest
 from conftest import Gate
+from grpclib.client import Channel
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
 from messages import create, decref, enqueue, handle, op, send
@@ -169,10 +170,10 @@ async def test_streaming_enqueue_pipelines_requests(
 
 
 async def test_enqueue_waits_when_the_queue_is_full(gate: Gate) -> None:
-    from eager_async import EagerServer, RuntimeOptions
+    from eager_async import EagerServer, Limits, RuntimeOptions
     from eager_async.client import EagerClient
 
-    small = EagerServer(port=0, options=RuntimeOptions(max_queued_requests=1))
+    small = EagerServer(port=0, options=RuntimeOptions(limits=Limits(max_queued_requests=1)))
     async with small, EagerClient("127.0.0.1", small.port) as client:
         ctx = await client.create_context(is_async=True)
         (x,) = await ctx.send(np.float32(1))
@@ -202,3 +203,24 @@ async def test_decref_never_frees_a_tensor_a_queued_op_needs(
     np.testing.assert_array_equal(decode_tensor(reply.queue_response[1].tensor[0]), [0, 2, 4])
     status, _ = await status_of(stub.enqueue(enqueue(context, op(5, "Neg", handle(1)))))
     assert status == Status.INVALID_ARGUMENT
+
+
+async def test_shutdown_leaves_a_kernel_that_outlasts_the_grace_period(gate: Gate) -> None:
+    # A kernel that never polls for cancellation (the gate) must not hold shutdown: after
+    # the grace period the server is closed and says it left the kernel behind.
+    from eager_async import EagerServer
+
+    server = EagerServer(port=0, threads=2, shutdown_grace=0.5)
+    await server.start()
+    channel = Channel("127.0.0.1", server.port)
+    try:
+        stub = pb.EagerServiceStub(channel)
+        await stub.create_context(create(CONTEXT, is_async=True))
+        await stub.enqueue(enqueue(CONTEXT, op(1, "_TestGate", np.float32(1))))
+        assert await asyncio.to_thread(gate.entered.wait, 30)
+        server.close()
+        await asyncio.wait_for(server.wait_closed(), 20)
+        assert server.kernels_abandoned
+    finally:
+        channel.close()
+        gate.opened.set()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import numpy as np
 import pytest
 from grpclib.const import Status
@@ -124,7 +126,7 @@ async def test_re_registering_the_same_function_is_fine(stub: pb.EagerServiceStu
         (function("F", ["x"], ["y"], [node("a", "Neg", "b:y:0"), node("b", "Neg", "a:y:0")],
                   {"y": "a:y:0"}), Status.INVALID_ARGUMENT, "cycle"),
         (function("F", ["x"], ["y"], [node("n", "F", "x")], {"y": "n:y:0"}),
-         Status.INVALID_ARGUMENT, "nest deeper"),
+         Status.RESOURCE_EXHAUSTED, "max_function_depth"),
         (function("F", ["x"], ["y"], [node("n", "AddV2", "x")], {"y": "n:z:0"}),
          Status.INVALID_ARGUMENT, "node 'n' (AddV2)"),
     ],
@@ -295,8 +297,8 @@ async def test_recursion_through_partitioned_call_is_bounded(
         {"y": "again:output:0"})
     with pytest.raises(GRPCError) as caught:
         await run(stub, register(loop), op(-1, "Loop", np.float32(1)))
-    assert caught.value.status == Status.INVALID_ARGUMENT
-    assert "nest deeper" in (caught.value.message or "")
+    assert caught.value.status == Status.RESOURCE_EXHAUSTED
+    assert "max_function_depth" in (caught.value.message or "")
 
 
 async def test_references_name_the_output_argument(stub: pb.EagerServiceStub,
@@ -319,3 +321,41 @@ async def test_a_body_chaining_thousands_of_nodes_runs(stub: pb.EagerServiceStub
                                       {"y": "n2999:output:0"})))
     reply = await run(stub, op(-1, "Chain", np.float32(5)))
     assert decode_tensor(reply.queue_response[0].tensor[0]) == np.float32(5)
+
+
+async def test_a_sync_loop_stops_when_its_caller_gives_up() -> None:
+    # A While whose condition is always true, in a sync request whose client gives up
+    # (its deadline; a lost connection ends the RPC the same way): the loop stops at its
+    # next iteration, so the worker's only kernel thread serves another context again.
+    from grpclib.client import Channel
+
+    from eager_async import EagerServer
+    from eager_async.attrs import encode_attr
+
+    forever = tf.FunctionDef(
+        signature=tf.OpDef(name="Forever", input_arg=[tf.OpDefArgDef(name="x", type_attr="T")],
+                           output_arg=[tf.OpDefArgDef(name="c", type=tf.DataType.DT_BOOL)],
+                           attr=[tf.OpDefAttrDef(name="T", type="type")]),
+        node_def=[tf.NodeDef(name="t", op="Const", attr={
+            "dtype": encode_attr(np.dtype(np.bool_)), "value": encode_attr(np.array(True))})],
+        ret={"c": "t:output:0"})  # fmt: skip
+    same = function("Same", ["x"], ["y"], [node("i", "Identity", "x")], {"y": "i:output:0"})
+    loop = {"T": [np.dtype(np.int32)], "cond": tf.AttrValue(func=tf.NameAttrList(name="Forever")),
+            "body": tf.AttrValue(func=tf.NameAttrList(name="Same"))}
+    async with EagerServer(port=0, threads=1) as server:
+        channel = Channel("127.0.0.1", server.port)
+        try:
+            stub = pb.EagerServiceStub(channel)
+            await stub.create_context(create(CONTEXT))
+            await run(stub, register(forever), register(same))
+            items = [op(1, "While", np.int32(0), attrs={"T": loop["T"]})]
+            items[0].operation.attrs["cond"] = loop["cond"]
+            items[0].operation.attrs["body"] = loop["body"]
+            with pytest.raises(TimeoutError):  # grpclib's client: the deadline passed
+                await stub.enqueue(enqueue(CONTEXT, *items), timeout=1)
+            await stub.create_context(create(CONTEXT + 1))
+            reply = await asyncio.wait_for(stub.enqueue(enqueue(
+                CONTEXT + 1, op(-1, "Neg", np.int32(4)))), 30)
+            assert decode_tensor(reply.queue_response[0].tensor[0]) == -4
+        finally:
+            channel.close()

@@ -268,6 +268,8 @@ def test_garbage_requests_get_invalid_argument(channel: grpc.Channel) -> None:
 
 @pytest.mark.parametrize(("method", "body", "field"), [
     ("KeepAlive", "0a00", "context_id"),  # a fixed64 sent length-delimited
+    ("Enqueue", "0a00", "context_id"),
+    ("Enqueue", "1a0412021005", "name"),  # queue[0].operation.name sent as a varint
     ("CloseContext", "0a00", "context_id"),
     ("WaitQueueDone", "0a00", "context_id"),
     ("CreateContext", "0801", "server_def"),  # a message sent as a varint

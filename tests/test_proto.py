@@ -44,8 +44,8 @@ def test_public_api() -> None:
     assert exported == {
         "AlreadyExistsError", "CancelledError", "ContextNotFoundError", "EagerClient",
         "EagerError", "EagerServer", "FailedPreconditionError", "InvalidArgumentError",
-        "NotFoundError", "RemoteContext", "RemoteTensor", "Runtime", "RuntimeOptions",
-        "UnimplementedError", "serve",
+        "Limits", "NotFoundError", "RemoteContext", "RemoteTensor", "ResourceExhaustedError",
+        "Runtime", "RuntimeOptions", "Security", "UnimplementedError", "serve",
     }
     for name in exported:
         assert getattr(eager_async, name).__doc__, f"{name} has no docstring"

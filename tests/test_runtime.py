@@ -62,10 +62,10 @@ async def test_replacing_a_context_cancels_its_pending_ops(runtime: Runtime, gat
 
 
 async def test_enqueue_waiting_for_room_is_cancelled_by_close(gate: Gate) -> None:
-    from eager_async import RuntimeOptions
+    from eager_async import Limits, RuntimeOptions
 
     with ThreadPoolExecutor(2) as pool:
-        runtime = Runtime(pool, RuntimeOptions(max_queued_requests=1))
+        runtime = Runtime(pool, RuntimeOptions(limits=Limits(max_queued_requests=1)))
         await runtime.start()
         await queue_gated_ops(runtime, gate)
         await runtime.enqueue(CONTEXT, [OpItem(4, "Neg", (HandleRef(1, 0),), {})])

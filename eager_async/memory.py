@@ -1,0 +1,163 @@
+"""Memory quotas: the bytes of live tensors a context, and the worker, may hold.
+
+An op's outputs are accounted before its kernel allocates them, from the shapes its
+shape rule gives (the values of its int inputs known by then): a ``Fill`` of 10^10
+elements is refused with RESOURCE_EXHAUSTED naming the limit, not attempted. Once the
+kernel ran, the bytes it really made replace the estimate; they return to the quota
+when the op's node goes (its handles released, its context closed).
+
+A string (or resource, variant) element counts ``OBJECT_ELEMENT_BYTES`` plus its length.
+
+>>> worker = MemoryQuota("memory_bytes", 1 << 30)
+>>> context = MemoryQuota("context_memory_bytes", 1 << 20, parent=worker)
+>>> context.reserve(4 << 20, "Fill (op id 3)")          # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+eager_async.errors.ResourceExhaustedError: Fill (op id 3) needs 4194304 bytes...
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+
+from .errors import ResourceExhaustedError
+from .kernels import TensorSpec
+from .tensors import OBJECT_ELEMENT_BYTES
+
+__all__ = [
+    "MemoryQuota",
+    "array_bytes",
+    "current_quota",
+    "outputs_bytes",
+    "quota_of_thread",
+    "spec_bytes",
+]
+
+_LOCK = threading.Lock()  # quotas are charged from kernel threads and the loop alike
+_THREAD = threading.local()
+
+
+class MemoryQuota:
+    """Bytes held against ``limit`` (the limit named ``name``); a context's quota also
+    draws on its ``parent``, the worker's."""
+
+    __slots__ = ("limit", "max_tensor_bytes", "name", "parent", "used")
+
+    def __init__(
+        self,
+        name: str,
+        limit: int,
+        parent: MemoryQuota | None = None,
+        *,
+        max_tensor_bytes: int | None = None,
+    ) -> None:
+        self.name = name
+        self.limit = limit
+        self.parent = parent
+        self.max_tensor_bytes = limit if max_tensor_bytes is None else max_tensor_bytes
+        self.used = 0
+
+    def check_tensor(self, nbytes: int, what: str) -> None:
+        """RESOURCE_EXHAUSTED when one tensor of ``nbytes`` is over max_tensor_bytes."""
+        if nbytes > self.max_tensor_bytes:
+            raise ResourceExhaustedError(
+                f"{what} would make a tensor of {nbytes} bytes, over this worker's "
+                f"max_tensor_bytes ({self.max_tensor_bytes}); raise --max-tensor-bytes "
+                "if it is meant"
+            )
+
+    def check_specs(self, specs: Sequence[TensorSpec], what: str) -> None:
+        """Raise as ``reserve_specs`` would, holding nothing (a function's intermediates,
+        which live while the call runs)."""
+        nbytes = self.reserve_specs(specs, what)
+        if nbytes:
+            self.release(nbytes)
+
+    def reserve_specs(self, specs: Sequence[TensorSpec], what: str) -> int | None:
+        """Hold the bytes of tensors of ``specs`` (each checked by ``check_tensor``);
+        None, holding nothing, while a dim is unknown."""
+        sizes = [spec_bytes(spec) for spec in specs]
+        if None in sizes:
+            return None
+        known = [size for size in sizes if size is not None]
+        for size in known:
+            self.check_tensor(size, what)
+        total = sum(known)
+        if total:
+            self.reserve(total, what)
+        return total
+
+    def reserve(self, nbytes: int, what: str) -> None:
+        """Hold ``nbytes`` more for ``what`` (an op, a sent tensor), or raise
+        RESOURCE_EXHAUSTED naming the first limit it would pass and hold nothing."""
+        with _LOCK:
+            quota: MemoryQuota | None = self
+            while quota is not None:
+                if quota.used + nbytes > quota.limit:
+                    raise ResourceExhaustedError(
+                        f"{what} needs {nbytes} bytes, and {quota.used} of this worker's "
+                        f"{quota.name} ({quota.limit}) are held by live tensors: release "
+                        f"handles you no longer need, or raise --{quota.name.replace('_', '-')}"
+                    )
+                quota = quota.parent
+            self._add(nbytes)
+
+    def release(self, nbytes: int) -> None:
+        """Give back ``nbytes`` held before."""
+        with _LOCK:
+            self._add(-nbytes)
+
+    def adjust(self, nbytes: int) -> None:
+        """Hold ``nbytes`` more (or fewer) without checking: what a kernel really made
+        beyond its estimate, which exists by now."""
+        with _LOCK:
+            self._add(nbytes)
+
+    def _add(self, nbytes: int) -> None:
+        quota: MemoryQuota | None = self
+        while quota is not None:
+            quota.used += nbytes
+            quota = quota.parent
+
+
+def spec_bytes(spec: TensorSpec) -> int | None:
+    """The bytes of a tensor of ``spec``, or None while a dim is unknown."""
+    shape = spec.shape
+    if shape is None or -1 in shape:
+        return None
+    dtype = spec.dtype
+    element = OBJECT_ELEMENT_BYTES if dtype.kind == "O" else dtype.itemsize
+    return math.prod(shape) * element
+
+
+def array_bytes(array: np.ndarray) -> int:
+    """What ``array`` holds, its strings' bytes included."""
+    if array.dtype.kind != "O":
+        return int(array.nbytes)
+    lengths = sum(len(e) for e in array.flat if isinstance(e, bytes | str))
+    return array.size * OBJECT_ELEMENT_BYTES + lengths
+
+
+def outputs_bytes(outputs: Sequence[np.ndarray], inputs: Sequence[np.ndarray]) -> int:
+    """The bytes of ``outputs`` that are new: an output that is an input (Identity) or a
+    view of one (Reshape) holds nothing more."""
+    held = {id(a) for a in inputs} | {id(a.base) for a in inputs if a.base is not None}
+    return sum(
+        array_bytes(out)
+        for out in outputs
+        if id(out) not in held and (out.base is None or id(out.base) not in held)
+    )
+
+
+def quota_of_thread(quota: MemoryQuota | None) -> None:
+    """Make ``quota`` the one the kernels this thread runs next draw on (None: none)."""
+    _THREAD.quota = quota
+
+
+def current_quota() -> MemoryQuota | None:
+    """The quota of the op this thread is running (function bodies check against it)."""
+    return getattr(_THREAD, "quota", None)
