@@ -18,7 +18,7 @@ import ml_dtypes
 import numpy as np
 
 from ..dtypes import short_name
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, ResourceExhaustedError
 from .specs import Shape, TensorSpec
 
 DTypes = frozenset[np.dtype]
@@ -182,6 +182,46 @@ def check_perm(perm: list[int], rank: int) -> None:
         raise InvalidArgumentError(
             f"Transpose: perm {perm} repeats a dimension; it must be a permutation of 0..{rank - 1}"
         )
+
+
+_MAX_BYTES = 2**63 - 1
+_WIDEST = 16  # bytes of complex128, the widest element
+_MAX_ELEMENTS = _MAX_BYTES // _WIDEST
+
+
+def checked_dims(dims: Sequence[int]) -> tuple[int, ...]:
+    """An output shape read from a tensor's values (a shape input), checked as TF's
+    ``MakeShape`` checks it, and further where NumPy could not even make the array.
+
+    A negative dim or more than 2**63 - 1 elements is INVALID_ARGUMENT (TF's messages).
+    NumPy refuses an array whose non-zero dims reach 2**63 bytes even when another dim
+    is 0, which TF allows: that empty shape is INVALID_ARGUMENT too, and a non-empty one
+    RESOURCE_EXHAUSTED (TF's OOM) before anything is allocated.
+
+    >>> checked_dims([2, 0, 3])
+    (2, 0, 3)
+    """
+    if 0 < math.prod(dims) <= _MAX_ELEMENTS and min(dims, default=1) > 0:  # the usual case
+        return dims if type(dims) is tuple else tuple(dims)
+    dims = tuple(int(d) for d in dims)
+    for dim in dims:
+        if dim < 0:
+            raise InvalidArgumentError(f"Dimension {dim} must be >= 0")
+    if math.prod(dims) > _MAX_BYTES:
+        raise InvalidArgumentError(
+            f"Shape {shape_str(dims)} would have more than 2**63 - 1 elements"
+        )
+    if math.prod(d for d in dims if d) > _MAX_ELEMENTS:
+        if 0 in dims:
+            raise InvalidArgumentError(
+                f"Shape {shape_str(dims)} is empty, but its other dims are too large for a "
+                "tensor of eager_async (their product must be at most 2**59)"
+            )
+        raise ResourceExhaustedError(
+            f"OOM when allocating tensor with shape {shape_str(dims)}: more than any "
+            "worker's memory"
+        )
+    return dims
 
 
 def known_shape(shape: Shape) -> tuple[int, ...]:

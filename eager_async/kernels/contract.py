@@ -4,8 +4,12 @@ for every op, with TensorFlow's statuses.
 ``bind`` answers how the flat inputs split into the op's arguments, the complete attrs
 (defaults filled, type and number attrs taken from the inputs, which win over what the
 caller wrote, as in TF's eager runtime), and the output dtypes. It raises
-INVALID_ARGUMENT for a wrong arity, dtype or attr, and NOT_FOUND where TF defines the op
-for a dtype but has no CPU kernel for it.
+INVALID_ARGUMENT for a wrong arity, dtype or attr (every attr the caller sets is checked
+against its op-def type, as ``eager_async.attrs`` decodes each kind, and against its
+allowed values and minimum), NOT_FOUND where TF defines the op for a dtype but has no CPU
+kernel for it, and RESOURCE_EXHAUSTED for more outputs than ``MAX_OUTPUTS``. Since
+object arrays carry strings, resources and variants alike, the binding also names the
+inputs that must hold strings, for ``Binding.check_strings`` to look at their elements.
 
 >>> f32, i32 = np.dtype("float32"), np.dtype("int32")
 >>> binding = bind(op_def("ConcatV2"), [f32, f32, i32], {})
@@ -23,11 +27,16 @@ import numpy as np
 
 from ..attrs import FuncAttr
 from ..dtypes import DataType
-from ..errors import InvalidArgumentError, NotFoundError, UnimplementedError
+from ..errors import (
+    InvalidArgumentError,
+    NotFoundError,
+    ResourceExhaustedError,
+    UnimplementedError,
+)
 from ._checks import tf_name, type_names
 from .op_defs import MISSING, OBJECT, ArgDef, AttrDef, OpDef, op_def
 
-__all__ = ["Binding", "bind", "op_def"]
+__all__ = ["MAX_OUTPUTS", "Binding", "bind", "op_def"]
 
 _OBJECT_TYPES = (DataType.DT_RESOURCE, DataType.DT_VARIANT)
 
@@ -45,6 +54,9 @@ class Binding:
     attrs: Mapping[str, Any]
     out_dtypes: tuple[np.dtype, ...]
     out_counts: tuple[int | None, ...]
+    # The flat positions of DT_STRING inputs: object arrays carry strings, resources and
+    # variants alike, so only their elements tell them apart (see ``check_strings``).
+    strings: tuple[int, ...] = ()
     # Kernel keyword arguments by the attr names asked for (see ``kwargs``).
     _kwargs: dict[tuple[str, ...], dict[str, Any]] = field(
         default_factory=dict, compare=False, repr=False
@@ -58,6 +70,19 @@ class Binding:
     def split(self, flat: Sequence[Any]) -> list[Any]:
         """The inputs grouped by argument (a list for a list argument)."""
         return [flat[g] if isinstance(g, int) else list(flat[g]) for g in self.groups]
+
+    def check_strings(self, op: str, inputs: Sequence[np.ndarray]) -> None:
+        """INVALID_ARGUMENT, as TF's dtype check, where a DT_STRING input holds a
+        resource or variant (a handle some op made) instead of bytes."""
+        for index in self.strings:
+            array = inputs[index]
+            wrong = next((v for v in array.flat if not isinstance(v, bytes)), None)
+            if wrong is not None:
+                raise InvalidArgumentError(
+                    f"cannot compute {op} as input #{index}(zero-based) was expected to be a "
+                    f"string tensor but holds a {type(wrong).__name__} (a resource or "
+                    "variant) instead of strings"
+                )
 
     def kwargs(self, names: tuple[str, ...]) -> dict[str, Any]:
         """The attrs ``names`` asks for, as keyword arguments (computed once per binding;
@@ -96,6 +121,12 @@ def bind(definition: OpDef, dtypes: Sequence[np.dtype], attrs: Mapping[str, Any]
     complete.update(inferred)
     for attr in definition.attrs.values():
         complete[attr.name] = _check_attr(op, attr, complete[attr.name])
+    strings: list[int] = []
+    start = 0
+    for arg, size in zip(definition.inputs, sizes, strict=True):
+        if _holds_strings(definition, arg, complete):
+            strings += range(start, start + size)
+        start += size
     _check_kernel(definition, complete)
     out_dtypes: list[np.dtype] = []
     out_counts: list[int | None] = []
@@ -103,7 +134,9 @@ def bind(definition: OpDef, dtypes: Sequence[np.dtype], attrs: Mapping[str, Any]
         types = _output_types(op, arg, complete)
         out_dtypes += types
         out_counts.append(len(types) if arg.is_list else None)
-    return Binding(tuple(groups), complete, tuple(out_dtypes), tuple(out_counts))
+    return Binding(
+        tuple(groups), complete, tuple(out_dtypes), tuple(out_counts), tuple(strings)
+    )
 
 
 def _sizes(definition: OpDef, count: int, attrs: Mapping[str, Any]) -> list[int]:
@@ -160,8 +193,21 @@ def _expected(definition: OpDef, sizes: Sequence[int], attrs: Mapping[str, Any])
     for arg, size in zip(definition.inputs, sizes, strict=True):
         known = arg.dtype if arg.dtype is not None else attrs.get(arg.type_attr)
         name = tf_name(known) if isinstance(known, np.dtype) else _arg_type(arg)
-        names += [name] * size
+        # A hostile length attr (N = 2**62) must not become a string of that many names.
+        names += [name] * size if size <= _SHOWN_NAMES else [f"{size} x {name}"]
     return ", ".join(names)
+
+
+_SHOWN_NAMES = 16
+
+
+def _holds_strings(definition: OpDef, arg: ArgDef, attrs: Mapping[str, Any]) -> bool:
+    """Whether the argument's object arrays can only be DT_STRING tensors: a string
+    argument, or an object one of a type attr that takes no resource or variant
+    (``OpDef.string_types``)."""
+    if arg.type_name == "string":
+        return True
+    return arg.type_attr in definition.string_types and attrs[arg.type_attr] == OBJECT
 
 
 def _check_arg(
@@ -207,7 +253,7 @@ def _check_attr(op: str, attr: AttrDef, value: Any) -> Any:
     if kind.startswith("list("):
         if not isinstance(value, list | tuple):
             raise _kind_error(op, attr, value)
-        value = [_check_scalar(op, attr, kind[5:-1], v, in_list=True) for v in value]
+        value = [_check_scalar(op, attr, kind[5:-1], v, whole=value) for v in value]
         if attr.minimum is not None and len(value) < attr.minimum:
             raise InvalidArgumentError(
                 f"Length for attr '{attr.name}' of {len(value)} must be at least minimum "
@@ -223,17 +269,21 @@ def _check_attr(op: str, attr: AttrDef, value: Any) -> Any:
     return value
 
 
-def _check_scalar(op: str, attr: AttrDef, kind: str, value: Any, in_list: bool = False) -> Any:
+def _check_scalar(op: str, attr: AttrDef, kind: str, value: Any, whole: Any = None) -> Any:
+    """One value of kind ``kind`` (an element of the list ``whole``, which a kind error
+    then shows)."""
     if kind == "type":
-        value = _as_dtype(op, attr, value, in_list)
+        value = _as_dtype(op, attr, value, whole)
     elif kind in _SCALAR_KINDS:
         ok = isinstance(value, _SCALAR_KINDS[kind])
-        if kind in ("int", "float") and isinstance(value, bool):
-            ok = False
+        if kind in ("int", "float") and isinstance(value, bool | DataType):
+            ok = False  # both are ints to Python
         if not ok:
-            raise _kind_error(op, attr, value)
+            raise _kind_error(op, attr, value if whole is None else whole)
         if kind == "float":
             value = float(value)
+        elif kind == "shape" and value is not None:
+            _check_shape(op, attr, value)
     if attr.allowed is not None and value not in attr.allowed:
         if kind == "type":
             raise InvalidArgumentError(
@@ -248,20 +298,30 @@ def _check_scalar(op: str, attr: AttrDef, kind: str, value: Any, in_list: bool =
     return value
 
 
-def _as_dtype(op: str, attr: AttrDef, value: Any, in_list: bool) -> np.dtype:
+def _check_shape(op: str, attr: AttrDef, dims: tuple[Any, ...]) -> None:
+    """A shape attr's dims: ints, each -1 (unknown) or more, as TF's ``IsValidShape``."""
+    if not all(isinstance(d, int) and not isinstance(d, bool) and d >= -1 for d in dims):
+        shown = "[" + ",".join(map(str, dims)) + "]"
+        raise InvalidArgumentError(
+            f"Shape {shown} has dimensions with values below -1 (where -1 means unknown) "
+            f"for attr '{attr.name}' of {op}"
+        )
+
+
+def _as_dtype(op: str, attr: AttrDef, value: Any, whole: Any) -> np.dtype:
     if isinstance(value, np.dtype):
         return value
+    if not isinstance(value, DataType):
+        raise _kind_error(op, attr, value if whole is None else whole)
     # Variants (a list's element_dtype of nested lists, a dataset's components) and, in a
     # list of types (a function's outputs), resources are object arrays here. A single
     # type attr asking for a resource (Cast to DT_RESOURCE) would make a tensor of no
     # meaning.
-    if value == DataType.DT_VARIANT or (in_list and value == DataType.DT_RESOURCE):
+    if value == DataType.DT_VARIANT or (whole is not None and value == DataType.DT_RESOURCE):
         return OBJECT
-    if isinstance(value, DataType):
-        raise UnimplementedError(
-            f"{op}: attr '{attr.name}' is {value.name}, a dtype eager_async cannot make tensors of"
-        )
-    raise _kind_error(op, attr, value)
+    raise UnimplementedError(
+        f"{op}: attr '{attr.name}' is {value.name}, a dtype eager_async cannot make tensors of"
+    )
 
 
 def _kind_error(op: str, attr: AttrDef, value: Any) -> InvalidArgumentError:
@@ -269,9 +329,31 @@ def _kind_error(op: str, attr: AttrDef, value: Any) -> InvalidArgumentError:
     if len(shown) > 60:
         shown = shown[:57] + "..."
     return InvalidArgumentError(
-        f"Expecting a {attr.type} value for attr {attr.name} of {op}, got "
-        f"{type(value).__name__} {shown}"
+        f"AttrValue had value with type '{_kind_of(value)}' when '{attr.type}' expected for "
+        f"attr '{attr.name}' of {op} (got {shown})"
     )
+
+
+# The attr kind each Python type decodes from (see ``eager_async.attrs``); bool and
+# DataType before int, as both are ints to Python.
+_KINDS: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    (bool, "bool"),
+    ((np.dtype, DataType), "type"),
+    (int, "int"),
+    (float, "float"),
+    (bytes, "string"),
+    ((tuple, type(None)), "shape"),
+    (np.ndarray, "tensor"),
+    (FuncAttr, "func"),
+)
+
+
+def _kind_of(value: Any) -> str:
+    """TF's name for the kind of attr ``value`` decodes from (``list(int)``, ``string``)."""
+    if isinstance(value, list):
+        return f"list({_kind_of(value[0])})" if value else "list"
+    return next((kind for types, kind in _KINDS if isinstance(value, types)),
+                type(value).__name__)  # fmt: skip
 
 
 def _check_kernel(definition: OpDef, attrs: Mapping[str, Any]) -> None:
@@ -308,11 +390,21 @@ def _satisfies(value: Any, types: frozenset[np.dtype]) -> bool:
     return value in types
 
 
+MAX_OUTPUTS = 1 << 16
+"""The most tensors one op call may give: a length attr (Split's ``num_split``) is refused
+above it before any list of that length is made."""
+
+
 def _output_types(op: str, arg: ArgDef, attrs: Mapping[str, Any]) -> list[np.dtype]:
     if arg.type_list_attr:
         return list(attrs[arg.type_list_attr])
     dtype = arg.dtype if arg.dtype is not None else attrs[arg.type_attr]
     count = attrs[arg.number_attr] if arg.number_attr else 1
+    if count > MAX_OUTPUTS:
+        raise ResourceExhaustedError(
+            f"{op}: attr '{arg.number_attr}' of {count} asks for more outputs than the "
+            f"{MAX_OUTPUTS} a worker makes for one op"
+        )
     return [dtype] * count
 
 

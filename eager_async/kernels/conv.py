@@ -246,7 +246,8 @@ def _conv_plan(op_name: str, x: Shape, f: Shape, g: Geometry) -> tuple[Shape, Wi
             raise InvalidArgumentError(
                 f"input depth must be evenly divisible by filter depth: {c} vs {ci}"
             )
-        if c >= 0 and ci > 0 and co >= 0 and co % (c // ci):
+        # No groups without input depth (an empty input): its output is all zeros.
+        if c > 0 and ci > 0 and co >= 0 and co % (c // ci):
             raise InvalidArgumentError(
                 f"output depth must be evenly divisible by number of groups: {co} vs {c // ci}"
             )
@@ -295,7 +296,12 @@ def _convolve(op_name: str, x: np.ndarray, f: np.ndarray, g: Geometry) -> np.nda
     kh, kw, ci, co = f.shape
     # Accumulate half types in float32 and int32 in int64 (then wrap, as int32 would).
     acc = FLOAT32 if x.dtype in HALVES else INT64 if x.dtype == INT32 else x.dtype
-    if min(n, oh, ow, depth, kh, kw, ci) == 0:
+    if min(n, oh, ow, depth) and x.size and not f.size and op_name == "Conv2D":
+        # TF's CPU kernel, past its early exits for an empty output or input.
+        raise InvalidArgumentError(
+            "filter must not have zero elements (i.e. all dimensions must be non-zero)"
+        )
+    if min(n, oh, ow, depth, kh, kw, ci, x.shape[3]) == 0:
         result = np.zeros((n, oh, ow, depth), acc)
     else:
         p = _patches(x.astype(acc), g, windows, (kh, kw), 0)

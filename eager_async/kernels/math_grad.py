@@ -50,7 +50,9 @@ from ._checks import (
     HALVES,
     INDEX,
     STRING,
+    checked_dims,
     concrete_specs,
+    known_shape,
     num_elements,
     shape_str,
 )
@@ -564,9 +566,9 @@ def _unsorted_check(
 
 
 def _unsorted_shape(data: TensorSpec, segment_ids: TensorSpec, num_segments: TensorSpec) -> Shape:
-    num = None if num_segments.value is None else int(np.ravel(num_segments.value)[0])
-    if num_segments.shape is not None and len(num_segments.shape) != 0:
-        num = None
+    num = None
+    if num_segments.value is not None and num_segments.value.ndim == 0:
+        num = int(num_segments.value)
     values = segment_ids.value if segment_ids.dtype in INDEX else None
     return _unsorted_check(data.shape, segment_ids.shape, num_segments.shape, num, values)
 
@@ -576,7 +578,7 @@ def _unsorted(name: str, reduce: Callable[[Array, Array, int], Array]) -> None:
         _unsorted_check(data.shape, segment_ids.shape, num_segments.shape, None, None)
         num = int(num_segments)
         shape = _unsorted_check(data.shape, segment_ids.shape, (), num, segment_ids)
-        assert shape is not None
+        shape = checked_dims(known_shape(shape))
         inner = data.shape[segment_ids.ndim:]
         rows = data.reshape(segment_ids.size, math.prod(inner))
         ids = segment_ids.reshape(-1).astype(np.intp)
@@ -620,7 +622,7 @@ def _sorted_check(data: Shape, ids: Shape, values: Array | None) -> int | None:
     if values.size == 0:
         return 0
     rows = int(values[-1]) + 1
-    if rows <= 0:
+    if rows <= 0 or rows > np.iinfo(values.dtype).max:  # TF adds 1 in the ids' type
         raise InvalidArgumentError("segment ids must be >= 0")
     starts = np.flatnonzero(np.diff(values)) + 1
     runs = values[np.concatenate([[0], starts])]
@@ -647,6 +649,8 @@ def _sorted(name: str, reduce: Callable[[Array, Array, int, Array], Array]) -> N
     def kernel(data: Array, segment_ids: Array) -> Array:
         num = _sorted_check(data.shape, segment_ids.shape, segment_ids)
         assert num is not None
+        if data.size == 0:  # rows of no elements: nothing to count or reduce
+            return np.zeros(checked_dims((num, *data.shape[1:])), data.dtype)
         rows = data.reshape(data.shape[0], math.prod(data.shape[1:]))
         ids = segment_ids.astype(np.intp)
         counts = np.bincount(ids, minlength=num)

@@ -97,7 +97,10 @@ class AttrDef:
 @dataclass(frozen=True, slots=True)
 class OpDef:
     """One op's definition. ``cpu_kernels``: the type constraints of each CPU kernel TF
-    registers for the op (an empty tuple: TF has no CPU kernel for it)."""
+    registers for the op (an empty tuple: TF has no CPU kernel for it).
+    ``string_types``: the type attrs whose only object type TF's CPU kernels take is
+    DT_STRING (ScatterNd's ``T``): an object array there must hold bytes, where NumPy
+    dtypes cannot tell a string from a resource or a variant."""
 
     name: str
     inputs: tuple[ArgDef, ...]
@@ -105,6 +108,7 @@ class OpDef:
     attrs: Mapping[str, AttrDef]
     stateful: bool
     cpu_kernels: tuple[Mapping[str, frozenset[np.dtype]], ...]
+    string_types: frozenset[str] = frozenset()
 
 
 @functools.cache
@@ -135,7 +139,26 @@ def op_def(name: str) -> OpDef | None:
         cpu_kernels=tuple(
             {attr: _types(types) for attr, types in kernel.items()} for kernel in raw["cpu"]
         ),
+        string_types=frozenset(
+            a["name"] for a in raw["attrs"]
+            if a["type"] == "type" and _object_types(a, raw["cpu"]) == {"DT_STRING"}
+        ),
     )
+
+
+_OBJECT_NAMES = frozenset({"DT_STRING", "DT_RESOURCE", "DT_VARIANT"})
+
+
+def _object_types(attr: Mapping[str, Any], cpu: list[dict[str, list[str]]]) -> set[str]:
+    """The object types (string, resource, variant) a type attr may take on CPU."""
+    allowed = attr.get("allowed")
+    taken: set[str] = set()
+    for kernel in cpu or [{}]:
+        names = kernel.get(attr["name"], allowed)
+        if names is None:  # any type
+            return set(_OBJECT_NAMES)
+        taken |= _OBJECT_NAMES.intersection(names)
+    return taken
 
 
 def _types(names: list[str]) -> frozenset[np.dtype]:

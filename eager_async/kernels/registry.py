@@ -122,6 +122,8 @@ class KernelSpec:
         """Check the call, run the kernel; every output comes back as an ndarray of the
         dtype the op definition gives it."""
         binding = self.bind([a.dtype for a in inputs], attrs)
+        if binding.strings:
+            binding.check_strings(self.name, inputs)
         args = inputs if binding.flat else binding.split(inputs)
         result = self.kernel(*args, **self._kwargs(binding, self.attr_names))
         if binding.out_counts == (None,):  # one output: most ops, the tiny ones among them
@@ -223,9 +225,11 @@ def _memo_bind(
 
 
 def _hashable(value: Any) -> Any:
+    # With its type: True, 1 and 1.0 are equal keys, but not the same attr (a bool where
+    # an int is due must not find the binding of the int).
     if isinstance(value, list):
         return tuple(_hashable(v) for v in value)
-    return value
+    return type(value), value
 
 
 def _attrs_key(attrs: Attrs) -> Hashable | None:

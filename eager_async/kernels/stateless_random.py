@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError
 from . import philox
-from ._checks import INDEX, shape_str, tf_name
+from ._checks import INDEX, checked_dims, shape_str, tf_name
 from .philox import Philox
 from .registry import op
 from .specs import Shape, TensorSpec
@@ -72,15 +72,7 @@ def _make_shape(spec: TensorSpec) -> Shape:
         )
     if spec.value is None:
         return None if spec.shape is None or spec.shape[0] < 0 else (-1,) * spec.shape[0]
-    dims = tuple(int(d) for d in spec.value)
-    for dim in dims:
-        if dim < 0:
-            raise InvalidArgumentError(f"Dimension {dim} must be >= 0")
-    if math.prod(dims) >= 2**63:
-        raise InvalidArgumentError(
-            f"Shape {shape_str(dims)} would have more than 2**63 - 1 elements"
-        )
-    return dims
+    return checked_dims(spec.value.tolist())
 
 
 def _empty(dims: Shape) -> bool | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import INDEX, INT32, STRING, int_values, known_shape
+from .._checks import INDEX, INT32, STRING, checked_dims, int_values, known_shape
 from ..specs import Shape, TensorSpec
 
 
@@ -26,8 +26,9 @@ def spec_of(value: Any) -> Any:
 
 def checked(rule: Callable[..., Shape], *inputs: Any, **attrs: Any) -> tuple[int, ...]:
     """Shape ``rule`` run on a kernel's own inputs: it raises what it raises before the
-    kernel runs, and with every value known the shape it answers is exact."""
-    return known_shape(rule(*map(spec_of, inputs), **attrs))
+    kernel runs, and with every value known the shape it answers is exact (and one an
+    array can have: ``checked_dims``)."""
+    return checked_dims(known_shape(rule(*map(spec_of, inputs), **attrs)))
 
 
 def widened(a: np.ndarray) -> np.ndarray:

@@ -136,6 +136,8 @@ def _tile_shape(x: TensorSpec, multiples: TensorSpec) -> Shape:
 def tile(x: np.ndarray, multiples: np.ndarray) -> np.ndarray:
     """x repeated multiples[i] times along each dim i."""
     out = checked(_tile_shape, x, multiples)
+    if 0 in out:  # NumPy would tile the dims before a 0 multiple first
+        return np.empty(out, x.dtype)
     return np.tile(x, multiples.tolist()).reshape(out)
 
 

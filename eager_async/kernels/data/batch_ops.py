@@ -33,6 +33,7 @@ from .datasets import (
     dataset_of,
     int_value,
     scalar,
+    scalar_arg,
     variant,
 )
 from .source_ops import ListDataset
@@ -266,7 +267,7 @@ def _check_padding(padded_shapes: Sequence[Shape], padding_values: Sequence[Shap
 
 def _batch_rule(input_dataset: TensorSpec, batch_size: TensorSpec, drop_remainder: TensorSpec,
                 **attrs: Any) -> Shape:  # fmt: skip
-    _check_batch_size(int_value(batch_size))
+    _check_batch_size(int_value(batch_size, "batch_size"))
     return ()
 
 
@@ -276,17 +277,19 @@ def batch_dataset_v2(
     output_shapes: list[Shape],
 ) -> np.ndarray:  # fmt: skip
     """Elements stacked ``batch_size`` at a time."""
-    _check_batch_size(int(batch_size))
+    size = scalar_arg("batch_size", batch_size)
+    _check_batch_size(size)
+    drop = scalar_arg("drop_remainder", drop_remainder)
     source = dataset_of("BatchDatasetV2", input_dataset)
-    return variant(BatchDataset(source, int(batch_size), bool(drop_remainder), output_shapes))
+    return variant(BatchDataset(source, size, drop, output_shapes))
 
 
 def _parallel_batch_rule(
     input_dataset: TensorSpec, batch_size: TensorSpec, num_parallel_calls: TensorSpec,
     drop_remainder: TensorSpec, **attrs: Any,
 ) -> Shape:  # fmt: skip
-    _check_batch_size(int_value(batch_size))
-    _check_parallel_calls(int_value(num_parallel_calls))
+    _check_batch_size(int_value(batch_size, "batch_size"))
+    _check_parallel_calls(int_value(num_parallel_calls, "num_parallel_calls"))
     return ()
 
 
@@ -296,7 +299,7 @@ def parallel_batch_dataset(
     drop_remainder: np.ndarray, *, output_shapes: list[Shape],
 ) -> np.ndarray:  # fmt: skip
     """As BatchDatasetV2."""
-    _check_parallel_calls(int(num_parallel_calls))
+    _check_parallel_calls(scalar_arg("num_parallel_calls", num_parallel_calls))
     result: np.ndarray = batch_dataset_v2(input_dataset, batch_size, drop_remainder,
                                           output_shapes=output_shapes)  # fmt: skip
     return result
@@ -306,7 +309,7 @@ def _padded_batch_rule(
     input_dataset: TensorSpec, batch_size: TensorSpec, padded_shapes: list[TensorSpec],
     padding_values: list[TensorSpec], drop_remainder: TensorSpec, **attrs: Any,
 ) -> Shape:  # fmt: skip
-    _check_batch_size(int_value(batch_size))
+    _check_batch_size(int_value(batch_size, "batch_size"))
     _check_padding([s.shape for s in padded_shapes], [s.shape for s in padding_values])
     return ()
 
@@ -318,7 +321,9 @@ def padded_batch_dataset_v2(
     output_shapes: list[Shape],
 ) -> np.ndarray:  # fmt: skip
     """Elements padded and stacked ``batch_size`` at a time."""
-    _check_batch_size(int(batch_size))
+    size = scalar_arg("batch_size", batch_size)
+    _check_batch_size(size)
+    drop = scalar_arg("drop_remainder", drop_remainder)
     _check_padding([s.shape for s in padded_shapes], [v.shape for v in padding_values])
     source = dataset_of("PaddedBatchDatasetV2", input_dataset)
     if len(padded_shapes) != len(source.types):
@@ -333,7 +338,7 @@ def padded_batch_dataset_v2(
                 f"component {index}: {tf_name(value.dtype)} vs. {tf_name(dtype)}"
             )
     padded = [tuple(int(d) for d in s) for s in padded_shapes]
-    return variant(PaddedBatchDataset(source, int(batch_size), bool(drop_remainder),
+    return variant(PaddedBatchDataset(source, size, drop,
                                       output_shapes, padded, list(padding_values)))  # fmt: skip
 
 
@@ -347,7 +352,9 @@ def _window_rule(
     input_dataset: TensorSpec, size: TensorSpec, shift: TensorSpec, stride: TensorSpec,
     drop_remainder: TensorSpec, **attrs: Any,
 ) -> Shape:  # fmt: skip
-    _check_window(int_value(size), int_value(shift), int_value(stride))
+    _check_window(
+        int_value(size, "size"), int_value(shift, "shift"), int_value(stride, "stride")
+    )
     return ()
 
 
@@ -357,6 +364,8 @@ def window_dataset(
     drop_remainder: np.ndarray,
 ) -> np.ndarray:  # fmt: skip
     """Windows of elements, each a dataset per component."""
-    _check_window(int(size), int(shift), int(stride))
+    sizes = (scalar_arg("size", size), scalar_arg("shift", shift), scalar_arg("stride", stride))
+    _check_window(*sizes)
+    drop = scalar_arg("drop_remainder", drop_remainder)
     source = dataset_of("WindowDataset", input_dataset)
-    return variant(WindowDataset(source, int(size), int(shift), int(stride), bool(drop_remainder)))
+    return variant(WindowDataset(source, *sizes, drop))

@@ -48,6 +48,7 @@ __all__ = [
     "object_of",
     "object_or_dummy",
     "scalar",
+    "scalar_arg",
     "variant",
 ]
 
@@ -178,8 +179,19 @@ def dataset_of(op: str, tensor: np.ndarray) -> Dataset:
     return item
 
 
-def int_value(spec: TensorSpec) -> int | None:
-    """The value of a scalar int input a shape rule may read, when known."""
+def scalar_arg(name: str, tensor: np.ndarray) -> Any:
+    """The value of the scalar input ``name`` (TF's ``ParseScalarArgument``): an int or
+    a bool; INVALID_ARGUMENT for a tensor of another shape."""
+    if tensor.ndim != 0:
+        raise InvalidArgumentError(f"{name} must be a scalar, got shape {shape_str(tensor.shape)}")
+    return tensor.item()
+
+
+def int_value(spec: TensorSpec, name: str) -> int | None:
+    """The value of the scalar int input ``name`` a shape rule may read, when known; its
+    rank is checked as soon as it is known."""
+    if spec.shape is not None and len(spec.shape) != 0:
+        raise InvalidArgumentError(f"{name} must be a scalar, got shape {shape_str(spec.shape)}")
     return None if spec.value is None else int(spec.value)
 
 

@@ -71,6 +71,7 @@ from .datasets import (
     held,
     object_of,
     scalar,
+    scalar_arg,
     variant,
 )
 
@@ -320,7 +321,9 @@ def multi_device_iterator_get_next_from_shard(
 ) -> list[np.ndarray]:  # fmt: skip
     """Shard ``shard_num``'s next element; OUT_OF_RANGE "End of sequence" after its last."""
     resource = _resource("MultiDeviceIteratorGetNextFromShard", multi_device_iterator)
-    element = resource.next_from_shard(int(shard_num), int(incarnation_id))
+    element = resource.next_from_shard(
+        scalar_arg("shard_num", shard_num), scalar_arg("incarnation_id", incarnation_id)
+    )
     if element is None:
         raise OutOfRangeError("End of sequence")
     check_element(output_types, output_shapes, element)

@@ -37,6 +37,7 @@ from .datasets import (
     object_of,
     object_or_dummy,
     scalar,
+    scalar_arg,
     variant,
 )
 
@@ -156,7 +157,7 @@ def _shuffle_v3_rule(
     input_dataset: TensorSpec, buffer_size: TensorSpec, seed: TensorSpec, seed2: TensorSpec,
     seed_generator: TensorSpec, **attrs: Any,
 ) -> Shape:  # fmt: skip
-    _check_buffer_size(int_value(buffer_size))
+    _check_buffer_size(int_value(buffer_size, "buffer_size"))
     return ()
 
 
@@ -175,17 +176,19 @@ def shuffle_dataset_v3(
 ) -> np.ndarray:  # fmt: skip
     """The input shuffled through a buffer; seeds from ``seed_generator``, or from
     ``seed``/``seed2`` when it is a dummy."""
-    _check_buffer_size(int(buffer_size))
+    size = scalar_arg("buffer_size", buffer_size)
+    _check_buffer_size(size)
+    seeds = scalar_arg("seed", seed), scalar_arg("seed2", seed2)
     source = dataset_of("ShuffleDatasetV3", input_dataset)
     generator = _generator("ShuffleDatasetV3", seed_generator) or SeedGenerator(
-        int(seed), int(seed2), reshuffle=reshuffle_each_iteration
+        *seeds, reshuffle=reshuffle_each_iteration
     )
-    return variant(ShuffleDataset(source, int(buffer_size), generator))
+    return variant(ShuffleDataset(source, size, generator))
 
 
 def _shuffle_v2_rule(input_dataset: TensorSpec, buffer_size: TensorSpec,
                      seed_generator: TensorSpec, **attrs: Any) -> Shape:  # fmt: skip
-    _check_buffer_size(int_value(buffer_size))
+    _check_buffer_size(int_value(buffer_size, "buffer_size"))
     return ()
 
 
@@ -195,12 +198,13 @@ def shuffle_dataset_v2(
 ) -> np.ndarray:
     """The input shuffled through a buffer; seeds from ``seed_generator`` (a dummy one
     means random seeds, reshuffled each iteration, as in TF)."""
-    _check_buffer_size(int(buffer_size))
+    size = scalar_arg("buffer_size", buffer_size)
+    _check_buffer_size(size)
     source = dataset_of("ShuffleDatasetV2", input_dataset)
     generator = _generator("ShuffleDatasetV2", seed_generator) or SeedGenerator(
         0, 0, reshuffle=True
     )
-    return variant(ShuffleDataset(source, int(buffer_size), generator))
+    return variant(ShuffleDataset(source, size, generator))
 
 
 def _generator_rule(seed: TensorSpec, seed2: TensorSpec, reshuffle: TensorSpec) -> list[Shape]:
@@ -212,7 +216,10 @@ def anonymous_seed_generator(
     seed: np.ndarray, seed2: np.ndarray, reshuffle: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """A seed generator shuffles can share, and its deleter."""
-    generator = SeedGenerator(int(seed), int(seed2), reshuffle=bool(reshuffle))
+    generator = SeedGenerator(
+        scalar_arg("seed", seed), scalar_arg("seed2", seed2),
+        reshuffle=bool(scalar_arg("reshuffle", reshuffle)),
+    )  # fmt: skip
     return variant(generator), variant(_Deleter())
 
 

@@ -15,7 +15,15 @@ import numpy as np
 from ...errors import InvalidArgumentError
 from ..registry import op
 from ..specs import Shape, TensorSpec
-from .datasets import Dataset, Element, Iterator, check_structure, int_value, variant
+from .datasets import (
+    Dataset,
+    Element,
+    Iterator,
+    check_structure,
+    int_value,
+    scalar_arg,
+    variant,
+)
 
 __all__ = ["ListDataset", "RangeDataset", "TensorDataset", "TensorSliceDataset"]
 
@@ -190,7 +198,7 @@ def tensor_slice_dataset(
 
 
 def _range_rule(start: TensorSpec, stop: TensorSpec, step: TensorSpec, **attrs: object) -> Shape:
-    _check_step(int_value(step))
+    _check_step(int_value(step, "step"))
     return ()
 
 
@@ -199,9 +207,10 @@ def range_dataset(
     start: np.ndarray, stop: np.ndarray, step: np.ndarray, *, output_types: list[np.dtype]
 ) -> np.ndarray:
     """``range(start, stop, step)``, cast to ``output_types[0]``."""
-    _check_step(int(step))
+    bounds = scalar_arg("start", start), scalar_arg("stop", stop), scalar_arg("step", step)
+    _check_step(bounds[2])
     if len(output_types) != 1:
         raise InvalidArgumentError(
             f"RangeDataset yields one component, but output_types names {len(output_types)}"
         )
-    return variant(RangeDataset(int(start), int(stop), int(step), output_types[0]))
+    return variant(RangeDataset(*bounds, output_types[0]))

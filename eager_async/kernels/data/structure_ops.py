@@ -33,6 +33,7 @@ from .datasets import (
     Iterator,
     dataset_of,
     scalar,
+    scalar_arg,
     variant,
 )
 from .shuffle_ops import ShuffleDataset
@@ -270,16 +271,19 @@ def zip_dataset(input_datasets: list[np.ndarray]) -> np.ndarray:
 @op("RepeatDataset", shape=scalar)
 def repeat_dataset(input_dataset: np.ndarray, count: np.ndarray) -> np.ndarray:
     """The input repeated ``count`` times (-1: forever)."""
-    return variant(RepeatDataset(dataset_of("RepeatDataset", input_dataset), int(count)))
+    source = dataset_of("RepeatDataset", input_dataset)
+    return variant(RepeatDataset(source, scalar_arg("count", count)))
 
 
 @op("TakeDataset", shape=scalar)
 def take_dataset(input_dataset: np.ndarray, count: np.ndarray) -> np.ndarray:
     """The first ``count`` elements (-1: all)."""
-    return variant(TakeDataset(dataset_of("TakeDataset", input_dataset), int(count)))
+    source = dataset_of("TakeDataset", input_dataset)
+    return variant(TakeDataset(source, scalar_arg("count", count)))
 
 
 @op("SkipDataset", shape=scalar)
 def skip_dataset(input_dataset: np.ndarray, count: np.ndarray) -> np.ndarray:
     """All but the first ``count`` elements (-1: none)."""
-    return variant(SkipDataset(dataset_of("SkipDataset", input_dataset), int(count)))
+    source = dataset_of("SkipDataset", input_dataset)
+    return variant(SkipDataset(source, scalar_arg("count", count)))

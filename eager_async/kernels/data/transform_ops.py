@@ -31,6 +31,7 @@ from .datasets import (
     check_structure,
     dataset_of,
     int_value,
+    scalar_arg,
     variant,
 )
 
@@ -264,7 +265,7 @@ def _parallel_map_rule(
     input_dataset: TensorSpec, other_arguments: list[TensorSpec], num_parallel_calls: TensorSpec,
     *, f: FuncAttr, env: Any,
 ) -> Shape:  # fmt: skip
-    _check_parallel_calls(int_value(num_parallel_calls))
+    _check_parallel_calls(int_value(num_parallel_calls, "num_parallel_calls"))
     return _f_rule(f=f, env=env)
 
 
@@ -275,7 +276,7 @@ def parallel_map_dataset_v2(
     preserve_cardinality: bool, env: Any,
 ) -> np.ndarray:  # fmt: skip
     """``f`` applied to each element, in order."""
-    _check_parallel_calls(int(num_parallel_calls))
+    _check_parallel_calls(scalar_arg("num_parallel_calls", num_parallel_calls))
     fn = DataFunction("ParallelMapDatasetV2", f, other_arguments, env)
     source = dataset_of("ParallelMapDatasetV2", input_dataset)
     return variant(MapDataset(source, fn, output_types, output_shapes, preserve_cardinality))
@@ -305,7 +306,9 @@ def flat_map_dataset(
 def _interleave_rule(input_dataset: TensorSpec, other_arguments: list[TensorSpec],
                      cycle_length: TensorSpec, block_length: TensorSpec, *, f: FuncAttr,
                      env: Any) -> Shape:  # fmt: skip
-    _check_interleave(int_value(cycle_length), int_value(block_length))
+    _check_interleave(
+        int_value(cycle_length, "cycle_length"), int_value(block_length, "block_length")
+    )
     return _f_rule(f=f, env=env)
 
 
@@ -317,7 +320,8 @@ def interleave_dataset(
 ) -> np.ndarray:  # fmt: skip
     """The datasets ``f`` makes of the elements, ``cycle_length`` at a time, taking
     ``block_length`` elements from each in turn."""
-    cycle, block = int(cycle_length), int(block_length)
+    cycle = scalar_arg("cycle_length", cycle_length)
+    block = scalar_arg("block_length", block_length)
     _check_interleave(cycle, block)
     if cycle == _AUTOTUNE:  # TF takes the machine's parallelism
         cycle = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
@@ -332,7 +336,7 @@ def _parallel_interleave_rule(
     prefetch_input_elements: TensorSpec, num_parallel_calls: TensorSpec, *, f: FuncAttr,
     env: Any,
 ) -> Shape:  # fmt: skip
-    _check_parallel_calls(int_value(num_parallel_calls))
+    _check_parallel_calls(int_value(num_parallel_calls, "num_parallel_calls"))
     return _interleave_rule(input_dataset, other_arguments, cycle_length, block_length, f=f,
                             env=env)  # fmt: skip
 
@@ -345,7 +349,7 @@ def parallel_interleave_dataset_v4(
     output_types: list[np.dtype], output_shapes: list[Shape], env: Any,
 ) -> np.ndarray:  # fmt: skip
     """As InterleaveDataset, in its order."""
-    _check_parallel_calls(int(num_parallel_calls))
+    _check_parallel_calls(scalar_arg("num_parallel_calls", num_parallel_calls))
     result: np.ndarray = interleave_dataset(
         input_dataset, other_arguments, cycle_length, block_length, f=f,
         output_types=output_types, output_shapes=output_shapes, env=env,

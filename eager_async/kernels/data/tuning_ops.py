@@ -32,6 +32,7 @@ from .datasets import (
     object_of,
     object_or_dummy,
     scalar,
+    scalar_arg,
     variant,
 )
 from .options_ops import OptionsDataset
@@ -59,14 +60,14 @@ def _check_prefetch(size: int | None) -> None:
 
 
 def _prefetch_rule(input_dataset: TensorSpec, buffer_size: TensorSpec, **attrs: Any) -> Shape:
-    _check_prefetch(int_value(buffer_size))
+    _check_prefetch(int_value(buffer_size, "buffer_size"))
     return ()
 
 
 @op("PrefetchDataset", shape=_prefetch_rule)
 def prefetch_dataset(input_dataset: np.ndarray, buffer_size: np.ndarray) -> np.ndarray:
     """The input (elements are pulled when asked for)."""
-    _check_prefetch(int(buffer_size))
+    _check_prefetch(scalar_arg("buffer_size", buffer_size))
     return _passthrough("PrefetchDataset", input_dataset)
 
 
@@ -92,7 +93,8 @@ def rewrite_dataset(input_dataset: np.ndarray, rewrite_name: np.ndarray) -> np.n
 
 def _max_intra_rule(input_dataset: TensorSpec, max_intra_op_parallelism: TensorSpec,
                     **attrs: Any) -> Shape:  # fmt: skip
-    _check_at_least_zero("max_intra_op_parallelism", int_value(max_intra_op_parallelism))
+    name = "max_intra_op_parallelism"
+    _check_at_least_zero(name, int_value(max_intra_op_parallelism, name))
     return ()
 
 
@@ -101,20 +103,21 @@ def max_intra_op_parallelism_dataset(
     input_dataset: np.ndarray, max_intra_op_parallelism: np.ndarray
 ) -> np.ndarray:
     """The input (kernels here run on one thread each)."""
-    _check_at_least_zero("max_intra_op_parallelism", int(max_intra_op_parallelism))
+    name = "max_intra_op_parallelism"
+    _check_at_least_zero(name, scalar_arg(name, max_intra_op_parallelism))
     return _passthrough("MaxIntraOpParallelismDataset", input_dataset)
 
 
 def _thread_pool_rule(input_dataset: TensorSpec, num_threads: TensorSpec,
                       **attrs: Any) -> Shape:  # fmt: skip
-    _check_at_least_zero("num_threads", int_value(num_threads))
+    _check_at_least_zero("num_threads", int_value(num_threads, "num_threads"))
     return ()
 
 
 @op("PrivateThreadPoolDataset", shape=_thread_pool_rule)
 def private_thread_pool_dataset(input_dataset: np.ndarray, num_threads: np.ndarray) -> np.ndarray:
     """The input (the pipeline runs in its context's worker thread)."""
-    _check_at_least_zero("num_threads", int(num_threads))
+    _check_at_least_zero("num_threads", scalar_arg("num_threads", num_threads))
     return _passthrough("PrivateThreadPoolDataset", input_dataset)
 
 

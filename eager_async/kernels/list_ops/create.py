@@ -19,6 +19,7 @@ from ..registry import op
 from ..specs import Shape, TensorSpec
 from .tensor_list import (
     TensorList,
+    check_length,
     compatible,
     handle,
     parse_shape,
@@ -67,6 +68,8 @@ def _reserve_count(shape: Shape, value: np.ndarray | None) -> None:
         raise InvalidArgumentError(
             f"The num_elements to reserve must be a non negative number, but got {int(value)}"
         )
+    if value is not None:
+        check_length("TensorListReserve", int(value))
 
 
 def _reserve_shape(element_shape: TensorSpec, num_elements: TensorSpec) -> Shape:

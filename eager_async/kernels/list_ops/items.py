@@ -27,6 +27,7 @@ from ..specs import Shape, TensorSpec
 from .tensor_list import (
     TensorList,
     check_element_dtype,
+    check_length,
     compatible,
     fully_defined,
     handle,
@@ -132,6 +133,7 @@ def tensor_list_set_item(
         )
     i, items = int(index), list(source.items)
     if resize_if_index_out_of_bounds and i >= len(items):
+        check_length("TensorListSetItem", i + 1)
         items += [None] * (i + 1 - len(items))
     if not 0 <= i < len(items):
         raise InvalidArgumentError(
@@ -253,6 +255,8 @@ def _resize_checks(size: Shape, value: np.ndarray | None) -> None:
         raise InvalidArgumentError(
             f"TensorListSlice expects size to be non-negative. Got: {int(value)}"
         )
+    if value is not None:
+        check_length("TensorListResize", int(value))
 
 
 def _resize_shape(input_handle: TensorSpec, size: TensorSpec) -> Shape:

@@ -26,7 +26,16 @@ from .._checks import shape_str, tf_name
 from ..registry import op
 from ..specs import Shape, TensorSpec
 from .create import check_rows
-from .tensor_list import Item, TensorList, handle, handle_rule, list_of, parse_shape, shape_input
+from .tensor_list import (
+    Item,
+    TensorList,
+    check_length,
+    handle,
+    handle_rule,
+    list_of,
+    parse_shape,
+    shape_input,
+)
 
 __all__ = [
     "tensor_list_scatter",
@@ -82,7 +91,9 @@ def _scatter(
             raise InvalidArgumentError(
                 f"TensorListScatter: Trying to scatter at index {i} in list with size {count}"
             )
-    items: list[Item] = [None] * max(max(positions, default=-1) + 1, count)
+    length = max(max(positions, default=-1) + 1, count)
+    check_length("TensorListScatter", length)
+    items: list[Item] = [None] * length
     for row, i in enumerate(positions):
         items[i] = tensor[row, ...]
     return handle(TensorList(tensor.dtype, shape, tuple(items)))
@@ -161,6 +172,7 @@ def tensor_list_scatter_into_existing_list(
             "Indices in TensorListScatterIntoExistingList must all be non-negative."
         )
     items: list[Item] = list(source.items)
+    check_length("TensorListScatterIntoExistingList", max(positions, default=-1) + 1)
     grow = max(positions, default=-1) + 1 - len(items)
     items += [_DEFAULT_TENSOR] * grow
     for row, i in enumerate(positions):

@@ -212,6 +212,10 @@ def _concat(source: TensorList, element_shape: Shape, leading_dims: np.ndarray |
 def _length(i: int, item: Item, first: int, leading_dims: np.ndarray | None) -> int:
     """The first dim of item ``i``: its own, else the shape's, else ``leading_dims[i]``."""
     if item is not None:
+        if item.ndim < 1:  # a list whose element shape says scalars
+            raise InvalidArgumentError(
+                f"Concat saw a scalar shape at index {i} but requires at least vectors."
+            )
         return int(item.shape[0])
     given = 0 if leading_dims is None else leading_dims.size
     if i >= given and first != -1:

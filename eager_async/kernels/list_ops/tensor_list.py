@@ -28,15 +28,17 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ...errors import InvalidArgumentError
-from .._checks import shape_str, tf_name
+from ...errors import InvalidArgumentError, ResourceExhaustedError
+from .._checks import checked_dims, shape_str, tf_name
 from ..specs import Shape, TensorSpec
 
 __all__ = [
+    "MAX_LENGTH",
     "Item",
     "TensorList",
     "add_lists",
     "check_element_dtype",
+    "check_length",
     "compatible",
     "fully_defined",
     "handle",
@@ -145,6 +147,20 @@ def handle_rule(spec: TensorSpec) -> None:
         raise InvalidArgumentError(f"Input list must be a scalar saw: {shape_str(spec.shape)}")
 
 
+MAX_LENGTH = 1 << 24
+"""The most items one list may have. Every item is a slot of memory that no tensor's
+bytes account for, so a hostile length (TensorListReserve of 2**31 - 1 items) is refused
+before the slots are made."""
+
+
+def check_length(op: str, length: int) -> None:
+    """RESOURCE_EXHAUSTED for a list longer than ``MAX_LENGTH``."""
+    if length > MAX_LENGTH:
+        raise ResourceExhaustedError(
+            f"{op}: a list of {length} items is longer than the {MAX_LENGTH} a worker makes"
+        )
+
+
 def check_element_dtype(dtype: np.dtype, tensor_list: TensorList) -> None:
     """The op's ``element_dtype`` is the list's."""
     if dtype != tensor_list.element_dtype:
@@ -156,6 +172,7 @@ def check_element_dtype(dtype: np.dtype, tensor_list: TensorList) -> None:
 
 def zeros(dtype: np.dtype, shape: Sequence[int]) -> np.ndarray:
     """What an uninitialized item reads as: zeros (empty strings for strings)."""
+    shape = checked_dims(shape)  # a first dim may come from an input (leading_dims)
     if dtype == np.dtype(object):
         return np.full(tuple(shape), b"", dtype=object)
     return np.zeros(tuple(shape), dtype=dtype)
@@ -182,7 +199,13 @@ def add_lists(tensors: Sequence[np.ndarray]) -> np.ndarray:
     """
     total = np.array(tensors[0], dtype=object)  # a copy: the inputs stay as they were
     flat = total.reshape(-1)
-    for term in tensors[1:]:
+    for i, term in enumerate(tensors[1:], start=1):
+        if not holds_lists(term):
+            other = next((v for v in term.reshape(-1) if not isinstance(v, TensorList)), None)
+            raise InvalidArgumentError(
+                f"AddN: cannot add variants of different types: input 0 holds TensorLists, "
+                f"input {i} a {_describe(other)}"
+            )
         for k, item in enumerate(term.reshape(-1)):
             flat[k] = flat[k] + item
     return total

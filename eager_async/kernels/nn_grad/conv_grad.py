@@ -189,7 +189,7 @@ def conv2d_backprop_input(input_sizes: np.ndarray, filter: np.ndarray, out_backp
     shape, wins = _conv_input_plan(*specs3(input_sizes, filter, out_backprop), strides, padding,
                                    explicit_paddings, data_format, dilations)
     dtype = filter.dtype
-    if min(known_shape(shape)) == 0 or out_backprop.size == 0:
+    if min(known_shape(shape)) == 0 or out_backprop.size == 0 or filter.size == 0:
         return np.zeros(shape, dtype)
     # int32 wraps like TF's: sums in int64 are right modulo 2**32.
     acc = FLOAT32 if dtype in HALVES else INT64 if dtype == INT32 else dtype

@@ -129,7 +129,7 @@ def depthwise_conv2d_native_backprop_input(
     shape, wins = _depthwise_input(*specs3(input_sizes, filter, out_backprop), strides,
                                    padding, explicit_paddings, data_format)
     dtype = filter.dtype
-    if min(known_shape(shape)) == 0 or out_backprop.size == 0:
+    if min(known_shape(shape)) == 0 or out_backprop.size == 0 or filter.size == 0:
         return np.zeros(shape, dtype)
     n, _, _, c = shape
     kh, kw, _, m = filter.shape

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ...errors import InvalidArgumentError, UnimplementedError
-from .._checks import FLOAT32, concrete_specs, shape_str
+from .._checks import FLOAT32, checked_dims, concrete_specs, shape_str
 from ..registry import op
 from ..specs import Shape, TensorSpec
 from ._common import (
@@ -191,9 +191,11 @@ def max_pool_grad_v2(orig_input: np.ndarray, orig_output: np.ndarray, grad: np.n
 
 
 def _avg_pool_plan(sizes: TensorSpec, dy: Shape, ksize: list[int], strides: list[int],
-                   padding: bytes, data_format: bytes) -> tuple[tuple[int, ...], list[Span]]:
+                   padding: bytes, data_format: bytes, spans: bool = False
+                   ) -> tuple[tuple[int, ...], list[Span]]:  # fmt: skip
     """AvgPoolGrad's checks in TF's order, as far as what is known allows; the output's
-    shape and, once everything is known, the spans of grad's rows and columns."""
+    shape and, once everything is known and ``spans`` asks for them (the kernel; a shape
+    rule must not build a list as long as grad), the spans of grad's rows and columns."""
     _pool_attrs("AvgPoolingGradOp", data_format, ksize, strides)
     if sizes.shape is not None and (len(sizes.shape) != 1 or sizes.shape[0] not in (-1, 4)):
         raise InvalidArgumentError("out_backprop must be 1-dimensional and 4 elements")
@@ -205,7 +207,7 @@ def _avg_pool_plan(sizes: TensorSpec, dy: Shape, ksize: list[int], strides: list
     for size in values:
         if size < 0:
             raise InvalidArgumentError(f"Expected a non-negative size, got {size}")
-    shape = tuple(values)
+    shape = checked_dims(values)
     if min(shape) == 0:
         return shape, []
     if ksize[3] != 1:
@@ -215,15 +217,21 @@ def _avg_pool_plan(sizes: TensorSpec, dy: Shape, ksize: list[int], strides: list
     cols = checked_window(w, ksize[2], strides[2], padding)
     if dy is None or min(dy) < 0:
         return shape, []
-    spans_r = [_broadcast(r, h, ksize[1], strides[1], rows.before) for r in range(dy[1])]
-    spans_c = [_broadcast(q, w, ksize[2], strides[2], cols.before)
-               for q in range(dy[2] if spans_r else 0)]
+    # TF checks every row, then every column: the last ones reach the furthest.
+    if dy[1]:
+        _broadcast(dy[1] - 1, h, ksize[1], strides[1], rows.before)
+        if dy[2]:
+            _broadcast(dy[2] - 1, w, ksize[2], strides[2], cols.before)
     if dy[0] > n or dy[3] != c:
         # TF indexes its buffers by grad's batch and depth: a mismatch reads out of place.
         raise InvalidArgumentError(
             f"AvgPoolGrad: grad of shape {shape_str(dy)} does not fit an input of shape "
             f"{shape_str(shape)}"
         )
+    if not spans:
+        return shape, []
+    spans_r = [_broadcast(r, h, ksize[1], strides[1], rows.before) for r in range(dy[1])]
+    spans_c = [_broadcast(q, w, ksize[2], strides[2], cols.before) for q in range(dy[2])]
     return shape, [(r, q, *span_r, *span_c) for r, span_r in enumerate(spans_r)
                    for q, span_c in enumerate(spans_c)]
 
@@ -252,7 +260,8 @@ def avg_pool_grad(orig_input_shape: np.ndarray, grad: np.ndarray, *, ksize: list
     """AvgPool's gradient: each gradient divided by its window's count of real elements
     and added to each of them, output by output, in the dtype."""
     (sizes,) = concrete_specs((orig_input_shape,))
-    shape, spans = _avg_pool_plan(sizes, grad.shape, ksize, strides, padding, data_format)
+    shape, spans = _avg_pool_plan(sizes, grad.shape, ksize, strides, padding, data_format,
+                                  spans=True)
     out = np.zeros(shape, grad.dtype)
     # TF's coefficient is 1.0 / count in double, made a half type through float.
     via = _F64 if grad.dtype == _F64 else FLOAT32

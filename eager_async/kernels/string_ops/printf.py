@@ -33,6 +33,11 @@ def _formatter(
     T: np.dtype, precision: int, scientific: bool, shortest: bool, width: int, fill: bytes
 ) -> Callable[[Any], bytes]:
     """One element of type ``T`` as AsString prints it; TF's attr checks, in its order."""
+    for name, value in (("precision", precision), ("width", width)):
+        if not -(2**31) <= value < 2**31:  # TF's kernel reads both into an int32
+            raise InvalidArgumentError(
+                f"Attr {name} has value {value} out of range for an int32"
+            )
     if not (T in FLOATS or T in COMPLEX or T == STRING):
         if scientific or shortest:
             raise InvalidArgumentError(
@@ -53,8 +58,9 @@ def _formatter(
     if T == STRING:  # printf's %s only when a width is set: precision then cuts bytes
         cut = precision if precision > -1 else None
         if width <= 0:
-            return lambda v: v
-        return lambda v: v[:cut].ljust(width) if flags == "-" else v[:cut].rjust(width)
+            return _text
+        pad = bytes.ljust if flags == "-" else bytes.rjust
+        return lambda v: pad(_text(v)[:cut], width)
     if T in UNSIGNED:  # printf's %u ignores the sign flags
         fmt = "%" + spec.replace("+", "").replace(" ", "") + "d"
         return lambda v: (fmt % v).encode()
@@ -81,6 +87,13 @@ def _formatter(
     if T in COMPLEX:
         return lambda v: f"({real(v.real)},{real(v.imag)})".encode()
     return lambda v: real(v).encode()
+
+
+def _text(value: Any) -> bytes:
+    """A string element, or what TF prints of a variant (its ``DebugString``)."""
+    if isinstance(value, bytes):
+        return value
+    return f"Variant<type: {type(value).__name__}>".encode()
 
 
 def _as_string_rule(

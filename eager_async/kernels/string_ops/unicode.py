@@ -79,7 +79,7 @@ def _codec(op: str, encoding: bytes, replacement_char: int) -> _Codec:
         return codec
     try:
         codecs.lookup(name)
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a name with a NUL in it
         raise InvalidArgumentError(
             f"Could not create converter for input encoding: {name}"
         ) from None
