@@ -128,6 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.host, args.port, threads=args.threads, options=options, security=security
     )
     _tune_garbage_collection()
+    _favour_the_event_loop()
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         runner.run(_serve_until_signalled(server))
     if server.kernels_abandoned:
@@ -143,7 +144,8 @@ def _add_worker_options(parser: argparse.ArgumentParser) -> None:
     limits = parser.add_argument_group(
         "limits", "what clients may make the worker receive, hold and compute; over a "
         "limit a request gets RESOURCE_EXHAUSTED naming it. Sizes take K, M, G, T "
-        "(binary) suffixes; unset ones take the default shown (memory: 3/4 of the machine's)",
+        "(binary) suffixes; unset ones take the default shown (memory: 3/4 of what the "
+        "process may use: the machine's, its ulimit or its cgroup's)",
     )  # fmt: skip
     for name, help_text in _LIMITS.items():
         default = getattr(Limits(), name)
@@ -393,6 +395,14 @@ def _tune_garbage_collection() -> None:
     # the objects of start-up out of every full collection.
     gc.set_threshold(50_000, 20, 100)
     gc.freeze()
+
+
+def _favour_the_event_loop() -> None:
+    # A kernel thread running Python (a loop, a large request being decoded) keeps the
+    # GIL for up to the switch interval each time the event loop asks for it, and one RPC
+    # asks several times: at the default 5 ms, every other client waited tens of ms
+    # (tests/fuzz's probe). 1 ms costs the kernel threads a few more switches.
+    sys.setswitchinterval(0.001)
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

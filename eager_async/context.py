@@ -59,6 +59,7 @@ FETCH_OP_ID = -1
 """``Operation.id`` asking for the outputs inline; nothing is registered for it."""
 
 _MAX_UNREPORTED = 10_000
+_ITEMS_PER_TURN = 1000  # items a request applies before letting other RPCs run
 _MAX_OUTPUT_NUM = 1 << 16
 _MAX_STEPS = 10_000
 _U64 = (1 << 64) - 1  # a multi-device function's outputs, numbered
@@ -110,6 +111,7 @@ class Context:
             max_tensor_bytes=self.limits.max_tensor_bytes,
         )
         self._executor = Executor(pool, self._on_done, self.limits.max_queued_requests)
+        self._applying = asyncio.Lock()  # see enqueue
         # Async failures nobody has been told about yet, oldest first.
         self._unreported: OrderedDict[int, EagerError] = OrderedDict()
         self._closed: str | None = None  # why, once closed
@@ -185,21 +187,29 @@ class Context:
         nodes: list[OpNode] = []
         must_wait = False
         error: EagerError | None = None
-        for index, item in enumerate(items):
-            try:
-                if isinstance(item, NoopItem):
-                    must_wait |= item.wait
-                    replies.append(QueueResult())
-                else:
-                    replies.append(self._apply(item, nodes))
-            except EagerError as failure:
-                error = failure
-                # TF's client releases the handles of these ops although none was made.
-                rest = items[index:]
-                self._table.forget(other.op_id for other in rest if isinstance(other, OpItem))
-                break
-        if nodes:
-            batch = await self._executor.submit(nodes, stop_on_error=not self.is_async)
+        # One request at a time is applied and queued, so that its ops keep their order
+        # although a long one lets other RPCs run between its items.
+        async with self._applying:
+            for index, item in enumerate(items):
+                if index and not index % _ITEMS_PER_TURN:
+                    await asyncio.sleep(0)
+                try:
+                    if isinstance(item, NoopItem):
+                        must_wait |= item.wait
+                        replies.append(QueueResult())
+                    else:
+                        replies.append(self._apply(item, nodes))
+                except EagerError as failure:
+                    error = failure
+                    # TF's client releases the handles of these ops although none was made.
+                    rest = items[index:]
+                    self._table.forget(o.op_id for o in rest if isinstance(o, OpItem))
+                    break
+            batch = (
+                await self._executor.submit(nodes, stop_on_error=not self.is_async)
+                if nodes else None
+            )  # fmt: skip
+        if batch is not None:
             if not self.is_async or must_wait:
                 try:
                     await asyncio.shield(batch.done)
@@ -226,6 +236,8 @@ class Context:
         enqueued before it runs first (a variable assigned, then read by the function)."""
         if self._closed is not None:
             raise CancelledError(f"the context is closed: {self._closed}")
+        async with self._applying:  # a request being applied is queued first
+            pass
         await self._executor.idle()
         node = self._prepare(item)
         await offload(self._pool, node.execute)
@@ -248,7 +260,9 @@ class Context:
             self._raise_unreported()
             return
         nodes = [self._table.get(op_id) for op_id in op_ids]
-        for node in nodes:
+        for index, node in enumerate(nodes):
+            if index and not index % _ITEMS_PER_TURN:
+                await asyncio.sleep(0)  # a million ids must not hold the loop
             if node is not None:
                 await node.wait()
         for op_id, node in zip(op_ids, nodes, strict=True):

@@ -153,11 +153,15 @@ class OpNode:
         inputs themselves (Fill's dims, Range's limits)."""
         if self.quota is None:
             return
-        nbytes = self.quota.reserve_specs(self.specs, self.describe())
-        if nbytes is None and isinstance(self.kernel, KernelSpec):
+        specs = self.specs
+        if isinstance(self.kernel, KernelSpec) and any(
+            spec.shape is None or -1 in spec.shape for spec in specs
+        ):
             known = [TensorSpec(a.dtype, a.shape, a) for a in args]
-            nbytes = self.quota.reserve_specs(self.kernel.shapes(known, self.attrs),
-                                              self.describe())  # fmt: skip
+            specs = tuple(self.kernel.shapes(known, self.attrs))
+        # Tensors sent inline with the op live as long as it does: they count too.
+        inline = [TensorSpec(a.dtype, a.shape) for a in self.inputs if isinstance(a, np.ndarray)]
+        nbytes = self.quota.reserve_specs((*specs, *inline), self.describe())
         self.charged = nbytes or 0
 
     def _argument(self, index: int, source: NodeInput) -> np.ndarray:

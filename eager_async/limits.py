@@ -13,7 +13,9 @@ message TF's own worker accepts, and memory quotas a share of the machine's memo
 from __future__ import annotations
 
 import os
+import resource
 from dataclasses import dataclass, field
+from pathlib import Path
 
 __all__ = ["MAX_DEPTH", "Limits", "machine_memory"]
 
@@ -23,11 +25,24 @@ deeper would reach Python's own recursion limit."""
 
 
 def machine_memory() -> int:
-    """Physical memory in bytes (8 GiB where the system does not say)."""
+    """The memory this process may use, in bytes: the machine's, or less where a
+    resource limit (``ulimit -v``/``-d``) or the cgroup (a container's memory limit) says
+    so; 8 GiB where the system does not say."""
     try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        sizes = [os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")]
     except (ValueError, OSError, AttributeError):
-        return 8 << 30
+        sizes = [8 << 30]
+    for limit in (resource.RLIMIT_AS, resource.RLIMIT_DATA):
+        soft = resource.getrlimit(limit)[0]
+        if soft != resource.RLIM_INFINITY:
+            sizes.append(soft)
+    try:
+        cgroup = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+    except OSError:
+        cgroup = "max"
+    if cgroup.isdigit():
+        sizes.append(int(cgroup))
+    return min(sizes)
 
 
 def _share_of_memory() -> int:

@@ -28,7 +28,7 @@ __all__ = ["Receiver"]
 T = TypeVar("T")
 
 _PIECE = 4 << 20  # bytes read (and counted) at a time
-_DECODED_ON_LOOP = 256 << 10  # larger requests are decoded in a thread
+_DECODED_ON_LOOP = 64 << 10  # larger requests are decoded in a thread
 
 
 class Receiver:

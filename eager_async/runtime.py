@@ -337,6 +337,8 @@ class Runtime:
         device, _, rest = key.partition(";")
         text = rest.partition(";")[0]
         try:
+            if len(text) != 16:
+                raise ValueError(text)
             incarnation = int(text, 16)
         except ValueError:
             raise InvalidArgumentError(

@@ -11,12 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 
 import grpclib.server
-from grpclib.health.service import Health
 
 from .receiver import Receiver
 from .runtime import Runtime, RuntimeOptions
 from .security import Security
-from .service import EagerService, WorkerService
+from .service import EagerService, WorkerHealth, WorkerService
 
 __all__ = ["EagerServer", "serve"]
 
@@ -93,7 +92,7 @@ class EagerServer:
             self._server = grpclib.server.Server([
                 EagerService(self.runtime, self.receiver),
                 WorkerService(self.runtime, self.receiver),
-                Health(),
+                WorkerHealth(),
             ])  # fmt: skip
             if self.security is not None:
                 self.security.install(self._server)

@@ -4,15 +4,20 @@ gRPC statuses, here and nowhere else."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any, TypeVar
 
 import grpclib.const
 import grpclib.server
+import numpy as np
+from google.protobuf.message import DecodeError
 from grpclib.exceptions import GRPCError, StreamTerminatedError
+from grpclib.health.service import Health
+from grpclib.health.v1.health_pb2 import HealthCheckRequest
 
 from . import upb
 from ._proto import tensorflow as tf
@@ -22,7 +27,7 @@ from .receiver import Receiver
 from .records import Item, RegisterFunctionItem, SendTensorItem
 from .runtime import Runtime
 from .strict import StrictRequest, parse_strictly
-from .tensors import decode_tensor, encode_shape, encode_tensor
+from .tensors import OBJECT_ELEMENT_BYTES, decode_tensor, encode_shape, encode_tensor
 from .wire import (
     decode_function,
     decode_items,
@@ -31,11 +36,13 @@ from .wire import (
     encode_results,
 )
 
-__all__ = ["MAX_REPLY_BYTES", "EagerService", "WorkerService"]
+__all__ = ["MAX_REPLY_BYTES", "EagerService", "WorkerHealth", "WorkerService"]
 
 logger = logging.getLogger(__name__)
 
 _SERVICE = "/tensorflow.eager.EagerService/"
+
+T = TypeVar("T")
 
 
 
@@ -46,6 +53,14 @@ async def _statuses(method: str) -> AsyncIterator[None]:
         yield
     except (GRPCError, StreamTerminatedError):  # a status already, or nobody to tell
         raise
+    except MemoryError:
+        # Memory ran out before a limit said no (limits above what the process may use).
+        logger.warning("%s: out of memory", method)
+        raise GRPCError(
+            grpclib.const.Status.RESOURCE_EXHAUSTED,
+            f"{method}: OOM: the worker ran out of memory for this request; lower "
+            "--memory-bytes and --max-tensor-bytes to what the worker may use",
+        ) from None
     except EagerError as error:
         if type(error) is EagerError:
             logger.error("%s: internal error: %s", method, _bounded(error.message))
@@ -67,6 +82,23 @@ def _bounded(message: str) -> str:
         return message
     cut = len(message) - _MAX_MESSAGE
     return f"{message[:_MAX_MESSAGE]}... ({cut} more characters)"
+
+
+_ENCODED_ON_LOOP = 256 << 10  # bytes of tensors a reply carries and is still written here
+
+
+def _weight(tensors: Iterable[np.ndarray]) -> int:
+    """Roughly what writing ``tensors`` costs, in bytes (a string element counts more
+    than its bytes: each is a Python object to visit)."""
+    return sum(t.size * OBJECT_ELEMENT_BYTES if t.dtype.kind == "O" else t.nbytes
+               for t in tensors)  # fmt: skip
+
+
+async def _off_the_loop_if_heavy(weight: int, encode: Callable[..., T], *args: Any) -> T:
+    """``encode(*args)``, in a thread when ``weight`` says it would hold the loop long."""
+    if weight <= _ENCODED_ON_LOOP:
+        return encode(*args)
+    return await asyncio.to_thread(encode, *args)
 
 
 MAX_REPLY_BYTES = 2**31 - 1
@@ -156,7 +188,8 @@ class EagerService:
 
     async def _enqueue(self, request: tuple[int, list[Item]]) -> EncodedReply:
         results = await self.runtime.enqueue(*request)
-        return EncodedReply(encode_results(results))
+        weight = _weight(t for result in results for t in result.tensors)
+        return EncodedReply(await _off_the_loop_if_heavy(weight, encode_results, results))
 
     async def _streaming_enqueue(
         self, stream: grpclib.server.Stream[Any, EncodedReply]
@@ -184,9 +217,11 @@ class EagerService:
         result = await self.runtime.run_component_function(
             request.context_id, item, request.output_num
         )
+        tensors = await _off_the_loop_if_heavy(
+            _weight(result.tensors), lambda: [encode_tensor(t) for t in result.tensors]
+        )
         return eager.RunComponentFunctionResponse(
-            shape=[encode_shape(shape) for shape in result.shapes],
-            tensor=[encode_tensor(tensor) for tensor in result.tensors],
+            shape=[encode_shape(shape) for shape in result.shapes], tensor=tensors
         )
 
     async def _keep_alive(self, request: eager.KeepAliveRequest) -> eager.KeepAliveResponse:
@@ -251,7 +286,10 @@ class WorkerService:
 
     async def _recv_tensor(self, request: Any) -> EncodedReply:
         value = await self.runtime.recv_tensor(request.step_id, request.rendezvous_key)
-        return EncodedReply(encode_recv_tensor_response(value, time.time_ns() // 1000))
+        encoded = await _off_the_loop_if_heavy(
+            _weight([value]), encode_recv_tensor_response, value, time.time_ns() // 1000
+        )
+        return EncodedReply(encoded)
 
 
 def _unary_handler(
@@ -269,3 +307,34 @@ def _unary_handler(
         await stream.send_message(reply)
 
     return handle
+
+
+class _CheckedHealthRequest:
+    """grpclib's health request type, whose corrupt bytes are INVALID_ARGUMENT (grpclib
+    would answer UNKNOWN)."""
+
+    @staticmethod
+    def FromString(data: bytes) -> HealthCheckRequest:  # the protobuf method grpclib calls
+        """The request ``data`` holds."""
+        try:
+            request: HealthCheckRequest = HealthCheckRequest.FromString(data)
+        except DecodeError as error:
+            raise GRPCError(
+                grpclib.const.Status.INVALID_ARGUMENT,
+                f"Health: the request is not a valid HealthCheckRequest ({error})",
+            ) from None
+        return request
+
+
+class WorkerHealth(Health):
+    """grpclib's ``grpc.health.v1.Health``, its requests checked: a corrupt one is
+    INVALID_ARGUMENT.
+
+    >>> grpclib.server.Server([..., WorkerHealth()])   # doctest: +SKIP
+    """
+
+    def __mapping__(self) -> dict[str, grpclib.const.Handler]:
+        return {
+            path: handler._replace(request_type=_CheckedHealthRequest)
+            for path, handler in super().__mapping__().items()
+        }

@@ -59,10 +59,9 @@ def parse_strictly(message_class: Any, data: bytes, method: str) -> Any:
     """``data`` parsed as upb's ``message_class``; INVALID_ARGUMENT naming ``method`` and
     the field when it is corrupt or a field has the wrong wire type.
 
-    The cheap test first, in C: with the fields protobuf set aside dropped, a message
-    that re-encodes to as many bytes as arrived had none. Only otherwise (a field of the
-    wrong wire type, a field this worker does not know, an unusual but valid encoding)
-    is the message walked to name the culprit."""
+    The cheap test first, in C: a message whose size does not change when the fields
+    protobuf set aside are dropped had none. Only otherwise (a field of the wrong wire
+    type, or one this worker does not know) is the message walked to name the culprit."""
     try:
         parsed = message_class.FromString(data)
     except message.DecodeError as error:
@@ -70,8 +69,9 @@ def parse_strictly(message_class: Any, data: bytes, method: str) -> Any:
             f"{method}: the request is not a valid protobuf message "
             f"({message_class.DESCRIPTOR.full_name}: {error})"
         ) from None
+    size = parsed.ByteSize()
     parsed.DiscardUnknownFields()
-    if parsed.ByteSize() != len(data):
+    if parsed.ByteSize() != size:
         _check(message_class.FromString(data), method)
     return parsed
 

@@ -266,6 +266,14 @@ def test_garbage_requests_get_invalid_argument(channel: grpc.Channel) -> None:
     assert raw(channel, "CloseContext", b"") == b""
 
 
+def test_a_corrupt_health_check_is_invalid_argument(channel: grpc.Channel) -> None:
+    check = channel.unary_unary("/grpc.health.v1.Health/Check")
+    with pytest.raises(grpc.RpcError) as caught:
+        check(b"\xff", timeout=30)  # grpclib's own health service answered UNKNOWN
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, caught.value.details()
+    assert check(b"", timeout=30) == bytes.fromhex("0801")  # SERVING
+
+
 @pytest.mark.parametrize(("method", "body", "field"), [
     ("KeepAlive", "0a00", "context_id"),  # a fixed64 sent length-delimited
     ("Enqueue", "0a00", "context_id"),
@@ -277,6 +285,8 @@ def test_garbage_requests_get_invalid_argument(channel: grpc.Channel) -> None:
     ("UpdateContext", "0801", "server_def"),
     ("SendTensor", "1a030a0101", "dtype"),  # inside a TensorProto of the request
     ("RegisterFunction", "1001", "function_def"),
+    # function_def.arg_attr[0].attr, a map inside a map's value, sent as a varint
+    ("RegisterFunction", "12063a0412020801", "attr"),
     ("RunComponentFunction", "1001", "operation"),
     ("/tensorflow.WorkerService/RecvTensor", "0a00", "step_id"),
     ("/tensorflow.WorkerService/GetStatus", "", None),  # an empty request is fine

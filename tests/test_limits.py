@@ -39,7 +39,7 @@ async def limited() -> AsyncIterator[EagerServer]:
         max_receiving_bytes=12 * MB,
         max_tensor_bytes=2 * MB,
         context_memory_bytes=3 * MB,
-        memory_bytes=5 * MB,
+        memory_bytes=5 * MB + MB // 4,
         max_contexts=4,
         max_function_nodes=50,
         max_function_depth=3,
@@ -91,7 +91,7 @@ async def test_live_tensors_are_held_to_the_context_and_worker_quotas(
     stub: pb.EagerServiceStub, limited: EagerServer
 ) -> None:
     a, b = await _context(stub), await _context(stub)
-    # 1.25 MB tensors: a context holds two (3 MB quota), the worker four (5 MB).
+    # 1.25 MB tensors: a context holds two (3 MB quota), the worker four (5.25 MB).
     await stub.enqueue(enqueue(a, _fill(1, [320, 1024]), _fill(2, [320, 1024])))
     message = await _refused(stub.enqueue(enqueue(a, _fill(3, [320, 1024]))),
                              "context_memory_bytes")  # fmt: skip
