@@ -70,6 +70,43 @@ bench-tf: $(STAMP) $(TF_STAMP)
 		--compare-pid $$WORKER_PID --compare-label tf-2.21 \
 		--json bench-results/bench-tf.json --plot bench-results/bench-tf.png $(BENCH_ARGS)'
 
+# A soak: SOAK_CONTEXTS client contexts of mixed traffic (sync and async, tensors, ops, a
+# function, variables, expected errors, contexts recycled and left to expire) for
+# SOAK_MINUTES minutes against a worker in its own process, sampled every second. Fails if
+# a fetched value is wrong, an RPC fails unexpectedly, handles or contexts are left after
+# every client released and closed, or RSS moves more than --tolerance after the warm-up
+# (benchmarks/soak.py says exactly how). Slow, so not part of `make test`;
+# `make soak SOAK_MINUTES=1 SOAK_CONTEXTS=10` is a smoke check, and
+# SOAK_ARGS="--trace-malloc 10" shows where the worker's memory grows.
+# JSON, with every sample, in bench-results/soak.json.
+SOAK_CONTEXTS ?= 50
+SOAK_MINUTES ?= 10
+SOAK_ARGS ?=
+.PHONY: soak
+soak: $(STAMP)
+	$(BIN)/python benchmarks/soak.py --contexts $(SOAK_CONTEXTS) --minutes $(SOAK_MINUTES) \
+		--json bench-results/soak.json $(SOAK_ARGS)
+
+# Fuzzing (tests/fuzz): random bytes, mutations of real TF 2.21 client requests
+# (tests/fuzz/corpus), a list of hostile requests and every registered op with random
+# attrs, sent to a worker in its own process for FUZZ_MINUTES minutes while a probe client
+# measures its latency. Prints a summary and fails on a crash, a hang, an INTERNAL or
+# UNKNOWN status, an expectation not met, or a probe call over 100 ms; JSON in
+# bench-results/fuzz.json. `make fuzz FUZZ_MINUTES=3 FUZZ_ARGS="--seed 7 --verbose"`;
+# options as in `python -m tests.fuzz -h`. libFuzzer's mutator joins in when atheris
+# installs (optional: without it the built-in mutators run alone). tests/test_fuzz.py is
+# the short fixed-seed run that `make test` includes.
+FUZZ_MINUTES ?= 10
+FUZZ_ARGS ?=
+ATHERIS_STAMP := $(VENV)/.atheris-tried
+.PHONY: fuzz
+$(ATHERIS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet atheris || echo "fuzz: atheris did not install; fuzzing without libFuzzer's mutator"
+	touch $@
+fuzz: $(STAMP) $(ATHERIS_STAMP)
+	$(BIN)/python -m tests.fuzz --minutes $(FUZZ_MINUTES) --json bench-results/fuzz.json \
+		$$($(BIN)/python -c 'import atheris' 2>/dev/null && echo --atheris) $(FUZZ_ARGS)
+
 
 # TensorFlow 2.21's op definitions (arguments, attrs, defaults, CPU kernels' types) as
 # data for the registry's op contract: eager_async/kernels/op_defs.jsonl.
