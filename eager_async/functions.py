@@ -313,8 +313,12 @@ def _run_within(
 
 def _bind(
     node_attrs: Mapping[str, Any], call_attrs: Mapping[str, Any], function: str
-) -> dict[str, Any]:
-    """Replace the node's attr placeholders with the call's attr values."""
+) -> Mapping[str, Any]:
+    """Replace the node's attr placeholders with the call's attr values. A node without
+    placeholders keeps its own mapping, call after call: the registry's memos know it by
+    its identity (a fresh dict per call filled them with dicts used once)."""
+    if not any(isinstance(value, Placeholder) for value in node_attrs.values()):
+        return node_attrs
     bound: dict[str, Any] = {}
     for key, value in node_attrs.items():
         if isinstance(value, Placeholder):

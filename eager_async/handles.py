@@ -42,6 +42,7 @@ class OpNode:
         "attrs",
         "charged",
         "error",
+        "finished",
         "inputs",
         "kernel",
         "live",
@@ -71,6 +72,7 @@ class OpNode:
         self.outputs: list[np.ndarray] | None = None
         self.error: EagerError | None = None
         self.live = 0
+        self.finished = False  # see finish()
         self._waiter: asyncio.Future[None] | None = None
         # Bytes of the outputs held against ``quota`` (given back when the node goes).
         self.quota = quota
@@ -99,6 +101,7 @@ class OpNode:
             quota.reserve(nbytes, node.describe())
             node.charged = nbytes
         node.outputs = list(arrays)
+        node.finished = True
         return node
 
     @property
@@ -188,6 +191,7 @@ class OpNode:
         # Run: its inputs are no longer needed, and a producer whose handles are all
         # released may go.
         self.inputs = ()
+        self.finished = True
         if self.outputs is not None:
             # Shape functions of later ops may read the values (Reshape's shape, ...).
             self.specs = tuple(TensorSpec(out.dtype, out.shape, out) for out in self.outputs)
@@ -195,8 +199,9 @@ class OpNode:
             self._waiter.set_result(None)
 
     async def wait(self) -> None:
-        """Wait until the node is done (outputs or error)."""
-        if self.done:
+        """Wait until the node is finished: done, and its context told (a failure noted
+        as such before anyone waiting hears of it)."""
+        if self.finished:
             return
         if self._waiter is None:
             self._waiter = asyncio.get_running_loop().create_future()

@@ -287,3 +287,21 @@ def test_tensors_go_when_released_or_closed_without_waiting_for_the_gc() -> None
     done = subprocess.run([sys.executable, "-c", _FREED_AT_ONCE], capture_output=True,
                           text=True, timeout=120, check=True)
     assert done.stdout.split("\n")[:2] == ["released True True", "closed True"], done.stderr
+
+
+async def test_a_failure_waited_for_by_id_is_reported_once(runtime: Runtime) -> None:
+    # The kernel thread records a failure before the loop finishes the op: a wait for
+    # the op by id must not hear of it first, or the failure counted as unreported would
+    # be raised again by the next wait for everything.
+    import time
+
+    from eager_async import InvalidArgumentError
+
+    await runtime.create_context(pb.CreateContextRequest(context_id=CONTEXT, async_=True))
+    bad = OpItem(1, "CheckNumerics", (np.float32([np.nan]),), {"message": b"bad"})
+    await runtime.enqueue(CONTEXT, [bad])
+    await asyncio.sleep(0)  # the context's worker hands the op to a kernel thread
+    time.sleep(0.3)  # the loop stands still while the kernel thread fails the op
+    with pytest.raises(InvalidArgumentError):
+        await runtime.wait_queue_done(CONTEXT, [1])
+    await runtime.wait_queue_done(CONTEXT, [])  # nothing left to report

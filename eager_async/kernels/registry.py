@@ -151,7 +151,9 @@ class KernelSpec:
             TensorSpec(dtype, None if shape is None else tuple(shape))
             for dtype, shape in zip(binding.out_dtypes, shapes, strict=True)
         )
-        if key is not None and len(_SHAPES) < _MEMO_SIZE:
+        if key is not None:
+            if len(_SHAPES) >= _MEMO_SIZE:
+                _SHAPES.clear()  # a new working set (bounded memory, not a frozen one)
             _SHAPES[key] = inferred
         return list(inferred)
 
@@ -204,7 +206,7 @@ _SHAPES: dict[Hashable, tuple[TensorSpec, ...]] = {}
 _BINDINGS: dict[Hashable, Binding] = {}
 _BY_IDENTITY: dict[tuple[str, int], tuple[Attrs, tuple[np.dtype, ...], Binding]] = {}
 _ATTRS_KEYS: dict[int, tuple[Attrs, Hashable | None]] = {}
-_MEMO_SIZE = 65_536
+_MEMO_SIZE = 8192
 _VALUE_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))
 _MAX_KEY_VALUES = 64
 
