@@ -87,6 +87,13 @@ soak: $(STAMP)
 	$(BIN)/python benchmarks/soak.py --contexts $(SOAK_CONTEXTS) --minutes $(SOAK_MINUTES) \
 		--json bench-results/soak.json $(SOAK_ARGS)
 
+# Shape bombs and a 3 GB message against a worker with a 1 GiB quota (BOMBS_MEMORY): each
+# must be refused, and the worker's peak RSS stay under twice the quota.
+BOMBS_MEMORY ?= 1G
+.PHONY: bombs
+bombs: $(STAMP)
+	$(BIN)/python benchmarks/bombs.py --memory $(BOMBS_MEMORY) --json bench-results/bombs.json
+
 # Fuzzing (tests/fuzz): random bytes, mutations of real TF 2.21 client requests
 # (tests/fuzz/corpus), a list of hostile requests and every registered op with random
 # attrs, sent to a worker in its own process for FUZZ_MINUTES minutes while a probe client

@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 R = TypeVar("R")
 
+_NODES_PER_TURN = 1000  # ops finished before other coroutines get a turn
+
 
 async def offload(pool: ThreadPool, fn: Callable[..., R], *args: object) -> R:
     """Run ``fn(*args)`` in ``pool`` and await its result.
@@ -137,7 +139,7 @@ class Executor:
                 self._fail_all(self._running, EagerError(f"internal error: {error!r}"))
             # In methods of their own, so that no loop variable of this frame, which waits
             # for the next batch, keeps the last one (and its tensors) alive.
-            self._finish_all(self._running)
+            await self._finish_all(self._running)
             self._running = []
 
     @staticmethod
@@ -147,9 +149,16 @@ class Executor:
                 if not node.done:
                     node.fail(error)
 
-    def _finish_all(self, batches: Sequence[Batch]) -> None:
+    async def _finish_all(self, batches: Sequence[Batch]) -> None:
         for batch in batches:
-            self._finish(batch)
+            nodes = batch.nodes
+            for start in range(0, len(nodes), _NODES_PER_TURN):
+                if start:
+                    await asyncio.sleep(0)  # 50,000 ops of one request must not hold the loop
+                for node in nodes[start : start + _NODES_PER_TURN]:
+                    node.finish()
+                    self._on_done(node)
+            self._settle(batch)
 
     def _run_running(self) -> None:
         try:
@@ -171,11 +180,14 @@ class Executor:
             running_for(None)
 
     def _finish(self, batch: Batch) -> None:
-        if self._last is batch:  # nothing left to wait for: let its tensors go
-            self._last = None
         for node in batch.nodes:
             node.finish()
             self._on_done(node)
+        self._settle(batch)
+
+    def _settle(self, batch: Batch) -> None:
+        if self._last is batch:  # nothing left to wait for: let its tensors go
+            self._last = None
         if not batch.done.done():
             batch.done.set_result(None)
 

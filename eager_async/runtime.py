@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 import time
@@ -46,6 +47,7 @@ __all__ = ["Runtime", "RuntimeOptions"]
 logger = logging.getLogger(__name__)
 
 _U64 = (1 << 64) - 1
+_CLUSTER_BUILT_ON_LOOP = 1000  # tasks and devices of a cluster view built on the loop
 
 # What TF 2.21's worker reports for its CPU; clients only display it.
 _CPU_MEMORY_LIMIT = 256 << 20
@@ -169,6 +171,10 @@ class Runtime:
     ) -> eager.CreateContextResponse:
         """Create (or replace) a context; id 0 gets a fresh random id (the seed's way).
         An id another identity's context has is refused, that context left untouched."""
+        devices = self._devices(request.server_def)
+        cluster = await self._cluster(
+            request.server_def, devices, request.cluster_device_attributes
+        )
         if request.clear_existing_contexts:
             for other in [known for known in self._contexts if self._visible(known)]:
                 await self._drop(other, "the client asked to clear existing contexts")
@@ -189,7 +195,6 @@ class Runtime:
                     f"{request.context_view_id})."
                 )
             await self._drop(context_id, "it was replaced by a new context with the same id")
-        devices = self._devices(request.server_def)
         if len(self._contexts) >= self.options.limits.max_contexts:
             raise ResourceExhaustedError(
                 f"this worker holds {len(self._contexts)} contexts, its max_contexts: close "
@@ -203,7 +208,7 @@ class Runtime:
             devices=devices,
             pool=self.pool,
             rendezvous=self.rendezvous,
-            cluster=self._cluster(request.server_def, devices, request.cluster_device_attributes),
+            cluster=cluster,
             peers=self._peers,
             limits=self.options.limits,
             memory=self.memory,
@@ -234,12 +239,13 @@ class Runtime:
                 f"request's view id {request.context_view_id} is not newer than the "
                 f"current view id {context.view_id}."
             )
-        context.view_id = request.context_view_id
         if request.server_def is not None:
-            context.devices = self._devices(request.server_def)
-            context.cluster = self._cluster(
-                request.server_def, context.devices, request.cluster_device_attributes
+            devices = self._devices(request.server_def)
+            context.cluster = await self._cluster(
+                request.server_def, devices, request.cluster_device_attributes
             )
+            context.devices = devices
+        context.view_id = request.context_view_id
         return eager.UpdateContextResponse(
             device_attributes=self.device_attributes(context.devices)
         )
@@ -388,18 +394,25 @@ class Runtime:
             job=server_def.job_name, task=server_def.task_index, replica=server_def.replica
         )
 
-    def _cluster(
+    async def _cluster(
         self,
         server_def: tf.ServerDef | None,
         devices: WorkerDevices,
         cluster_devices: Sequence[tf.DeviceAttributes],
     ) -> ClusterView:
         # Our own incarnations are known whatever the client sent.
-        return ClusterView.from_server_def(
+        build = functools.partial(
+            ClusterView.from_server_def,
             server_def,
             local=(devices.job, devices.task),
             devices=[*cluster_devices, *self.device_attributes(devices)],
         )
+        tasks = 0 if server_def is None or server_def.cluster is None else sum(
+            len(job.tasks) for job in server_def.cluster.job
+        )  # fmt: skip
+        if tasks + len(cluster_devices) <= _CLUSTER_BUILT_ON_LOOP:
+            return build()
+        return await asyncio.to_thread(build)  # 100,000 devices take a third of a second
 
     def _fresh_id(self) -> int:
         while True:

@@ -24,7 +24,7 @@ from ._proto import tensorflow as tf
 from ._proto.tensorflow import eager
 from .errors import EagerError, InvalidArgumentError, ResourceExhaustedError
 from .receiver import Receiver
-from .records import Item, RegisterFunctionItem, SendTensorItem
+from .records import Item, OpItem, RegisterFunctionItem, SendTensorItem
 from .runtime import Runtime
 from .strict import StrictRequest, parse_strictly
 from .tensors import OBJECT_ELEMENT_BYTES, decode_tensor, encode_shape, encode_tensor
@@ -140,6 +140,8 @@ class EagerService:
 
     def __mapping__(self) -> dict[str, grpclib.const.Handler]:
         unary = grpclib.const.Cardinality.UNARY_UNARY
+        # RPC, method, its request as the dataclass (None: upb's message, for those read
+        # into records here), and the reply.
         methods: list[tuple[str, Callable[[Any], Awaitable[Any]], Any, type]] = [
             ("CreateContext", self.runtime.create_context,
              eager.CreateContextRequest, eager.CreateContextResponse),
@@ -147,24 +149,27 @@ class EagerService:
              eager.UpdateContextRequest, eager.UpdateContextResponse),
             ("WaitQueueDone", self._wait_queue_done,
              eager.WaitQueueDoneRequest, eager.WaitQueueDoneResponse),
-            # These two read their operation and tensors as upb's messages: decoded once.
             ("RunComponentFunction", self._run_component_function,
              None, eager.RunComponentFunctionResponse),
             ("KeepAlive", self._keep_alive, eager.KeepAliveRequest, eager.KeepAliveResponse),
             ("CloseContext", self._close_context,
              eager.CloseContextRequest, eager.CloseContextResponse),
             ("RegisterFunction", self._register_function,
-             eager.RegisterFunctionRequest, eager.RegisterFunctionResponse),
+             None, eager.RegisterFunctionResponse),
             ("SendTensor", self._send_tensor, None, eager.SendTensorResponse),
         ]
-        # Every request but Enqueue's is decoded strictly, then as the typed message (None:
-        # kept as upb's).
+        # Those carrying tensors or functions become records as they are decoded: in a
+        # thread, for a large request, and not on the loop in the handler.
+        records: dict[str, Callable[[Any], Any]] = {
+            "RunComponentFunction": self._component_call,
+            "RegisterFunction": self._registration,
+            "SendTensor": self._sent_tensors,
+        }
+        # Every request but Enqueue's is decoded strictly, then as the typed message.
         mapping = {
             _SERVICE + name: grpclib.const.Handler(
-                _unary_handler(
-                    self.receiver, name, method,
-                    StrictRequest(name, f"tensorflow.eager.{name}Request", request).FromString,
-                ),
+                _unary_handler(self.receiver, name, method,
+                               _decoder(name, request, records.get(name))),
                 unary, None, reply,
             )
             for name, method, request, reply in methods
@@ -210,13 +215,16 @@ class EagerService:
         await self.runtime.wait_queue_done(request.context_id, request.op_id)
         return eager.WaitQueueDoneResponse()
 
-    async def _run_component_function(self, request: Any) -> eager.RunComponentFunctionResponse:
+    def _component_call(self, request: Any) -> tuple[int, OpItem, list[int]]:
         if not request.HasField("operation"):
             raise InvalidArgumentError("RunComponentFunction: the request has no operation")
         item = decode_operation(request.operation, self.runtime.options.limits)
-        result = await self.runtime.run_component_function(
-            request.context_id, item, request.output_num
-        )
+        return request.context_id, item, list(request.output_num)
+
+    async def _run_component_function(
+        self, call: tuple[int, OpItem, list[int]]
+    ) -> eager.RunComponentFunctionResponse:
+        result = await self.runtime.run_component_function(*call)
         tensors = await _off_the_loop_if_heavy(
             _weight(result.tensors), lambda: [encode_tensor(t) for t in result.tensors]
         )
@@ -234,20 +242,27 @@ class EagerService:
         await self.runtime.close_context(request.context_id, request.context_view_id)
         return eager.CloseContextResponse()
 
-    async def _register_function(
-        self, request: eager.RegisterFunctionRequest
-    ) -> eager.RegisterFunctionResponse:
-        if request.function_def is None:
+    @staticmethod
+    def _registration(request: Any) -> tuple[int, RegisterFunctionItem]:
+        if not request.HasField("function_def"):
             raise InvalidArgumentError("RegisterFunction: the request has no function_def")
-        item = RegisterFunctionItem(decode_function(request.function_def))
-        await self.runtime.enqueue(request.context_id, [item])
+        return request.context_id, RegisterFunctionItem(decode_function(request.function_def))
+
+    async def _register_function(
+        self, registration: tuple[int, RegisterFunctionItem]
+    ) -> eager.RegisterFunctionResponse:
+        context_id, item = registration
+        await self.runtime.enqueue(context_id, [item])
         return eager.RegisterFunctionResponse()
 
-    async def _send_tensor(self, request: Any) -> eager.SendTensorResponse:
+    def _sent_tensors(self, request: Any) -> tuple[int, SendTensorItem]:
         limits = self.runtime.options.limits
         tensors = tuple(decode_tensor(tensor, limits) for tensor in request.tensors)
-        item = SendTensorItem(request.op_id, tensors, request.device_name)
-        await self.runtime.enqueue(request.context_id, [item])
+        return request.context_id, SendTensorItem(request.op_id, tensors, request.device_name)
+
+    async def _send_tensor(self, sent: tuple[int, SendTensorItem]) -> eager.SendTensorResponse:
+        context_id, item = sent
+        await self.runtime.enqueue(context_id, [item])
         return eager.SendTensorResponse()
 
 
@@ -290,6 +305,17 @@ class WorkerService:
             _weight([value]), encode_recv_tensor_response, value, time.time_ns() // 1000
         )
         return EncodedReply(encoded)
+
+
+def _decoder(
+    name: str, typed: Any, records: Callable[[Any], Any] | None
+) -> Callable[[bytes], Any]:
+    """How RPC ``name``'s request bytes are decoded: strictly, then as the dataclass
+    ``typed`` (None: upb's message), then by ``records`` when it is given."""
+    strict = StrictRequest(name, f"tensorflow.eager.{name}Request", typed).FromString
+    if records is None:
+        return strict
+    return lambda data: records(strict(data))
 
 
 def _unary_handler(
