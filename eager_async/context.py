@@ -227,7 +227,12 @@ class Context:
             raise error
         if must_wait:  # sync_remote_executor_for_stream reports failures, as TF does
             self._raise_unreported()
-        return [await self._reply(reply) for reply in replies]
+        results = []
+        for index, reply in enumerate(replies):
+            if index and not index % _ITEMS_PER_TURN:
+                await asyncio.sleep(0)
+            results.append(await self._reply(reply))
+        return results
 
     async def run_component(self, item: OpItem) -> list[np.ndarray]:
         """Run a component function (an op) to its end, beside the context's queue, and

@@ -85,6 +85,7 @@ def _bounded(message: str) -> str:
 
 
 _ENCODED_ON_LOOP = 256 << 10  # bytes of tensors a reply carries and is still written here
+_RESULT_WEIGHT = 64  # what one QueueResponse costs to write, counted as bytes
 
 
 def _weight(tensors: Iterable[np.ndarray]) -> int:
@@ -193,7 +194,9 @@ class EagerService:
 
     async def _enqueue(self, request: tuple[int, list[Item]]) -> EncodedReply:
         results = await self.runtime.enqueue(*request)
-        weight = _weight(t for result in results for t in result.tensors)
+        weight = len(results) * _RESULT_WEIGHT + _weight(
+            t for result in results for t in result.tensors
+        )
         return EncodedReply(await _off_the_loop_if_heavy(weight, encode_results, results))
 
     async def _streaming_enqueue(

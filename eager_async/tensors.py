@@ -151,10 +151,10 @@ def decode_tensor(proto: TensorProto, limits: Limits | None = None) -> np.ndarra
             _check_strings(what, max(map(len, proto.string_val)), limits)
         return _from_typed(proto, np_dtype, count, what).reshape(shape)
     if proto.dtype == DataType.DT_STRING:
-        strings = _split_strings(proto.tensor_content, count, what)
-        if limits is not None and strings:
-            _check_strings(what, max(map(len, strings)), limits)
-        return np.array(strings, dtype=object).reshape(shape)
+        strings, longest = _split_strings(proto.tensor_content, count, what)
+        if limits is not None:
+            _check_strings(what, longest, limits)
+        return strings.reshape(shape)
     return _from_content(proto.tensor_content, np_dtype, count, what).reshape(shape)
 
 
@@ -258,7 +258,11 @@ def _from_typed(proto: TensorProto, np_dtype: np.dtype, count: int, what: str) -
     return np.pad(flat, (0, count - given), mode="edge")
 
 
-def _split_strings(content: bytes, count: int, what: str) -> list[bytes]:
+_CHUNK = 65536  # elements handled per C call: a thread holding the GIL longer stalls the loop
+
+
+def _split_strings(content: bytes, count: int, what: str) -> tuple[np.ndarray, int]:
+    """The ``count`` strings of a DT_STRING ``tensor_content``, and the longest length."""
     # TF's layout: ``count`` varint32 lengths, then the bytes. The lengths are read with
     # NumPy: ten million of them cost seconds one by one in Python.
     data = np.frombuffer(content, dtype=np.uint8)
@@ -281,10 +285,15 @@ def _split_strings(content: bytes, count: int, what: str) -> list[bytes]:
             f"tensor_content of a {what} has lengths adding up to {int(lengths.sum())} "
             f"bytes, but {len(content) - first} bytes follow them"
         )
-    if not lengths.any():
-        return [b""] * count
-    offsets = (first + np.cumsum(lengths) - lengths).tolist()
-    return [content[o : o + n] for o, n in zip(offsets, lengths.tolist(), strict=True)]
+    strings = np.empty(count, dtype=object)
+    offsets = first + np.cumsum(lengths) - lengths
+    for start in range(0, count, _CHUNK):
+        chunk = slice(start, start + _CHUNK)
+        strings[chunk] = [
+            content[o : o + n]
+            for o, n in zip(offsets[chunk].tolist(), lengths[chunk].tolist(), strict=True)
+        ]
+    return strings, int(lengths.max(initial=0))
 
 
 def _as_bytes(element: object, index: int) -> bytes:
