@@ -230,6 +230,8 @@ def _hashable(value: Any) -> Any:
     # With its type: True, 1 and 1.0 are equal keys, but not the same attr (a bool where
     # an int is due must not find the binding of the int).
     if isinstance(value, list):
+        if len(value) > _MAX_KEY_VALUES:  # not worth a key: converting it took 0.3 s
+            raise TypeError(f"a list attr of {len(value)} values")
         return tuple(_hashable(v) for v in value)
     return type(value), value
 
@@ -240,10 +242,11 @@ def _attrs_key(attrs: Attrs) -> Hashable | None:
     known = _ATTRS_KEYS.get(id(attrs))
     if known is not None and known[0] is attrs:
         return known[1]
-    key: Hashable | None = tuple(sorted((k, _hashable(v)) for k, v in attrs.items()))
+    key: Hashable | None
     try:
+        key = tuple(sorted((k, _hashable(v)) for k, v in attrs.items()))
         hash(key)
-    except TypeError:  # a tensor attr
+    except TypeError:  # a tensor attr, or a long list
         key = None
     if len(_ATTRS_KEYS) >= _MEMO_SIZE:
         _ATTRS_KEYS.clear()

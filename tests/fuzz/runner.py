@@ -44,14 +44,21 @@ def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+WORKER_LIMITS = ("--max-tensor-bytes=1G",)
+"""The fuzzed worker's limits besides the defaults: a random op may make any tensor the
+limits allow, and one of several GB (a Fill within the default 3/4 of memory) takes
+longer than a call's deadline to fill; 1 GB takes under a second."""
+
+
 class Runner:
-    """Owns the worker, its fuzzing channel and the probe for one run."""
+    """Owns the worker (``WORKER_LIMITS``, then ``worker_args``), its fuzzing channel and
+    the probe for one run."""
 
     def __init__(self, *, python: str = sys.executable, worker_args: tuple[str, ...] = (),
                  memory_limit: int | None = 8 << 30, log: Log = _stderr,
                  verbose: bool = False) -> None:
         self.python = python
-        self.worker_args = worker_args
+        self.worker_args = (*WORKER_LIMITS, *worker_args)
         self.memory_limit = memory_limit
         self.log = log
         self.verbose = verbose
