@@ -149,6 +149,9 @@ class OpNode:
         except Exception as error:
             logger.exception("kernel %s failed unexpectedly", self.describe())
             self.fail(EagerError(f"internal error: {error!r}"))
+        if self.error is not None and self.charged and self.quota is not None:
+            self.quota.release(self.charged)  # nothing was made: the estimate goes back
+            self.charged = 0
 
     def _reserve(self, args: Sequence[np.ndarray]) -> None:
         """Hold the outputs' bytes before the kernel makes them, from the specs inferred

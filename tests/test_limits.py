@@ -374,3 +374,16 @@ async def test_a_receive_without_a_send_ends_after_recv_timeout_secs() -> None:
             assert "recv_timeout_secs" in (caught.value.message or "")
         finally:
             channel.close()
+
+
+async def test_a_failed_op_gives_its_reservation_back(
+    stub: pb.EagerServiceStub, limited: EagerServer
+) -> None:
+    # An async op reserves its output, then fails in its kernel: its handle stays (as a
+    # failed op's does until released), but the bytes it never made are not held.
+    context_id = (await stub.create_context(create(is_async=True))).context_id
+    bad = op(1, "CheckNumerics", np.full(1000, np.nan, np.float32), attrs={"message": "x"})
+    await stub.enqueue(enqueue(context_id, bad))
+    with pytest.raises(GRPCError):
+        await stub.wait_queue_done(pb.WaitQueueDoneRequest(context_id=context_id, op_id=[1]))
+    assert limited.runtime.memory.used == 0
