@@ -95,11 +95,11 @@ class OpNode:
         specs = [TensorSpec(a.dtype, a.shape, a) for a in arrays]
         node = cls(op_id, name, None, {}, (), specs, quota)
         if quota is not None:
-            for array in arrays:
-                quota.check_tensor(array_bytes(array), node.describe())
-            nbytes = outputs_bytes(arrays, ())
-            quota.reserve(nbytes, node.describe())
-            node.charged = nbytes
+            sizes = [array_bytes(array) for array in arrays]
+            for size in sizes:
+                quota.check_tensor(size, node.describe())
+            quota.reserve(sum(sizes), node.describe())
+            node.charged = sum(sizes)
         node.outputs = list(arrays)
         node.finished = True
         return node

@@ -26,7 +26,7 @@ import numpy as np
 
 from .errors import ResourceExhaustedError
 from .kernels import TensorSpec
-from .tensors import OBJECT_ELEMENT_BYTES
+from .tensors import OBJECT_ELEMENT_BYTES, element_bytes
 
 __all__ = [
     "MemoryQuota",
@@ -129,9 +129,7 @@ def spec_bytes(spec: TensorSpec) -> int | None:
     shape = spec.shape
     if shape is None or -1 in shape:
         return None
-    dtype = spec.dtype
-    element = OBJECT_ELEMENT_BYTES if dtype.kind == "O" else dtype.itemsize
-    return math.prod(shape) * element
+    return math.prod(shape) * element_bytes(spec.dtype)
 
 
 _SAMPLED = 1024  # string elements whose lengths are read; more are extrapolated

@@ -27,7 +27,7 @@ from .receiver import Receiver
 from .records import Item, OpItem, RegisterFunctionItem, SendTensorItem
 from .runtime import Runtime
 from .strict import StrictRequest, parse_strictly
-from .tensors import OBJECT_ELEMENT_BYTES, decode_tensor, encode_shape, encode_tensor
+from .tensors import decode_tensor, element_bytes, encode_shape, encode_tensor
 from .wire import (
     decode_function,
     decode_items,
@@ -91,8 +91,7 @@ _RESULT_WEIGHT = 64  # what one QueueResponse costs to write, counted as bytes
 def _weight(tensors: Iterable[np.ndarray]) -> int:
     """Roughly what writing ``tensors`` costs, in bytes (a string element counts more
     than its bytes: each is a Python object to visit)."""
-    return sum(t.size * OBJECT_ELEMENT_BYTES if t.dtype.kind == "O" else t.nbytes
-               for t in tensors)  # fmt: skip
+    return sum(t.size * element_bytes(t.dtype) for t in tensors)
 
 
 async def _off_the_loop_if_heavy(weight: int, encode: Callable[..., T], *args: Any) -> T:

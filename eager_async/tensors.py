@@ -29,9 +29,11 @@ from .limits import Limits
 __all__ = [
     "MAX_RANK",
     "OBJECT_ELEMENT_BYTES",
+    "STRING_CHUNK",
     "content_of",
     "decode_shape",
     "decode_tensor",
+    "element_bytes",
     "encode_shape",
     "encode_tensor",
 ]
@@ -46,6 +48,15 @@ MAX_RANK = 64
 OBJECT_ELEMENT_BYTES = 64
 """What one element of a string (object) tensor costs besides its bytes: the pointer and
 the Python object."""
+
+STRING_CHUNK = 65536
+"""String elements handled per C call: a thread holding the GIL longer stalls the loop."""
+
+
+def element_bytes(dtype: np.dtype) -> int:
+    """What one element of a tensor of ``dtype`` costs: its itemsize, or
+    ``OBJECT_ELEMENT_BYTES`` (its string's bytes aside) for an object dtype."""
+    return OBJECT_ELEMENT_BYTES if dtype.kind == "O" else dtype.itemsize
 
 # Per dtype: the repeated field its values travel in when tensor_content is empty, and the
 # NumPy dtype of that field's values as they come off the wire.
@@ -183,7 +194,7 @@ def content_of(array: np.ndarray) -> bytes:
 
 
 def _check_size(what: str, count: int, np_dtype: np.dtype, limits: Limits) -> None:
-    element = OBJECT_ELEMENT_BYTES if np_dtype.kind == "O" else np_dtype.itemsize
+    element = element_bytes(np_dtype)
     if count * element > limits.max_tensor_bytes:
         raise ResourceExhaustedError(
             f"a {what} takes {count * element} bytes, over this worker's max_tensor_bytes "
@@ -258,9 +269,6 @@ def _from_typed(proto: TensorProto, np_dtype: np.dtype, count: int, what: str) -
     return np.pad(flat, (0, count - given), mode="edge")
 
 
-_CHUNK = 65536  # elements handled per C call: a thread holding the GIL longer stalls the loop
-
-
 def _split_strings(content: bytes, count: int, what: str) -> tuple[np.ndarray, int]:
     """The ``count`` strings of a DT_STRING ``tensor_content``, and the longest length."""
     # TF's layout: ``count`` varint32 lengths, then the bytes. The lengths are read with
@@ -287,8 +295,8 @@ def _split_strings(content: bytes, count: int, what: str) -> tuple[np.ndarray, i
         )
     strings = np.empty(count, dtype=object)
     offsets = first + np.cumsum(lengths) - lengths
-    for start in range(0, count, _CHUNK):
-        chunk = slice(start, start + _CHUNK)
+    for start in range(0, count, STRING_CHUNK):
+        chunk = slice(start, start + STRING_CHUNK)
         strings[chunk] = [
             content[o : o + n]
             for o, n in zip(offsets[chunk].tolist(), lengths[chunk].tolist(), strict=True)

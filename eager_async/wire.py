@@ -36,7 +36,7 @@ from .records import (
     SendTensorItem,
     Shape,
 )
-from .tensors import content_of, decode_tensor
+from .tensors import STRING_CHUNK, content_of, decode_tensor
 
 __all__ = [
     "decode_function",
@@ -49,7 +49,6 @@ __all__ = [
 ]
 
 _LITTLE_ENDIAN = sys.byteorder == "little"
-_CHUNK = 65536  # string elements joined per call
 
 # A Python-level decode of a common attr (a dtype, an int, a flag) costs more than the
 # op itself; these are memoised by their serialized bytes.
@@ -242,8 +241,8 @@ def _tensor_parts(array: np.ndarray) -> tuple[list[bytes | memoryview], int]:
         # every other client) for a third of a second.
         flat = array.reshape(-1)
         chunks = [
-            b"".join([_field(8, element) for element in flat[start : start + _CHUNK]])
-            for start in range(0, flat.size, _CHUNK)
+            b"".join([_field(8, element) for element in flat[start : start + STRING_CHUNK]])
+            for start in range(0, flat.size, STRING_CHUNK)
         ]
         return [head, *chunks], len(head) + sum(map(len, chunks))
     if not array.size:

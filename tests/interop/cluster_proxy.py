@@ -30,24 +30,28 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import re
-import signal
 import sys
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from concurrent import futures
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from proxy import DESCRIPTORS, MAX_CALLS, NO_DEADLINE, UNLIMITED
+from proxy import (
+    DESCRIPTORS,
+    MAX_CALLS,
+    NO_DEADLINE,
+    UNLIMITED,
+    serve_until_signalled,
+    write_report,
+)
 
 EAGER = "/tensorflow.eager.EagerService/"
 WORKER = "/tensorflow.WorkerService/"
@@ -357,21 +361,8 @@ def main(argv: list[str] | None = None) -> int:
                          options=[*UNLIMITED, ("grpc.so_reuseport", 1)])
     server.add_generic_rpc_handlers([Forwarder(args.upstream, traffic, peers)])
     bound = server.add_insecure_port(args.listen)
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    server.start()
-    print(f"cluster proxy listening on {host}:{bound}", flush=True)
-    while not stop.wait(0.5):
-        pass
-    server.stop(grace=1).wait()
-    if args.log:
-        args.log.parent.mkdir(parents=True, exist_ok=True)
-        args.log.write_text(json.dumps(traffic.report(args.name, peers), indent=1) + "\n")
+    serve_until_signalled(server, f"cluster proxy listening on {host}:{bound}")
+    write_report(args.log, traffic.report(args.name, peers))
     return 0
 
 

@@ -272,6 +272,14 @@ def main(argv: list[str] | None = None) -> int:
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=MAX_CALLS), options=UNLIMITED)
     server.add_generic_rpc_handlers([Forwarder(args.upstream, recorder)])
     port = server.add_insecure_port(f"127.0.0.1:{args.port}")
+    serve_until_signalled(server, f"interop proxy listening on 127.0.0.1:{port}")
+    write_report(args.log, recorder.report())
+    return 0
+
+
+def serve_until_signalled(server: grpc.Server, banner: str) -> None:
+    """Start ``server``, print ``banner`` (the harness waits for it), serve until SIGTERM
+    or SIGINT, then stop with a second's grace."""
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -280,14 +288,17 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     server.start()
-    print(f"interop proxy listening on 127.0.0.1:{port}", flush=True)
+    print(banner, flush=True)
     while not stop.wait(0.5):
         pass
     server.stop(grace=1).wait()
-    if args.log:
-        args.log.parent.mkdir(parents=True, exist_ok=True)
-        args.log.write_text(json.dumps(recorder.report(), indent=1) + "\n")
-    return 0
+
+
+def write_report(path: Path | None, report: Any) -> None:
+    """``report`` as indented JSON at ``path`` (nothing when None)."""
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, indent=1) + "\n")
 
 
 if __name__ == "__main__":
