@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 50051
 
-.PHONY: install proto test serve lint
+.PHONY: install compile proto test serve lint
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,17 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The hot path compiled by mypyc (setup.py), rebuilt in place whenever its source changes:
+# an extension older than its .py would run stale code (tests/conftest.py refuses that).
+HOT_SOURCES := setup.py eager_async/compilation.py $(shell $(PYTHON) -c "exec(open('eager_async/compilation.py').read()); print(' '.join(m.replace('.', '/') + '.py' for m in HOT_MODULES))")
+COMPILED := $(VENV)/.compiled
+
+$(COMPILED): $(STAMP) $(HOT_SOURCES)
+	$(BIN)/python setup.py --quiet build_ext --inplace
+	touch $(COMPILED)
+
+compile: $(COMPILED)
 
 # The betterproto2 compiler runs ruff as a subprocess, so the venv's bin must be on PATH.
 proto: $(STAMP)
@@ -28,10 +39,13 @@ proto: $(STAMP)
 		--descriptor_set_out=eager_async/_proto/eager_service.desc \
 		$$(find proto -name '*.proto' | sort)
 
-test: $(STAMP)
+# The suite runs twice: on the compiled hot path, then on the same source as pure Python
+# (what a machine without a C compiler runs).
+test: $(COMPILED)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q
+	PATH="$(CURDIR)/$(BIN):$$PATH" EAGER_ASYNC_PURE_PYTHON=1 $(BIN)/python -m pytest -q -p no:cacheprovider
 
-serve: $(STAMP)
+serve: $(COMPILED)
 	$(BIN)/python -m eager_async serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
@@ -59,12 +73,12 @@ $(TF_STAMP):
 tf-worker: $(TF_STAMP)
 	$(TF_PYTHON) $(TF_WORKER) --port $(TF_PORT)
 
-bench: $(STAMP)
+bench: $(COMPILED)
 	$(BIN)/python -m eager_async bench $(BENCH_ARGS)
 
 # Ours against TensorFlow 2.21's worker, run by run. The TF worker is started here (its
 # address read from its log) and stopped however the benchmark ends.
-bench-tf: $(STAMP) $(TF_STAMP)
+bench-tf: $(COMPILED) $(TF_STAMP)
 	benchmarks/with_worker.sh '$(TF_PYTHON) $(TF_WORKER) --port 0' -- sh -c '\
 		$(BIN)/python -m eager_async bench --compare $$WORKER_ADDRESS \
 		--compare-pid $$WORKER_PID --compare-label tf-2.21 \
@@ -83,7 +97,7 @@ SOAK_CONTEXTS ?= 50
 SOAK_MINUTES ?= 10
 SOAK_ARGS ?=
 .PHONY: soak
-soak: $(STAMP)
+soak: $(COMPILED)
 	$(BIN)/python benchmarks/soak.py --contexts $(SOAK_CONTEXTS) --minutes $(SOAK_MINUTES) \
 		--json bench-results/soak.json $(SOAK_ARGS)
 
@@ -91,7 +105,7 @@ soak: $(STAMP)
 # must be refused, and the worker's peak RSS stay under twice the quota.
 BOMBS_MEMORY ?= 1G
 .PHONY: bombs
-bombs: $(STAMP)
+bombs: $(COMPILED)
 	$(BIN)/python benchmarks/bombs.py --memory $(BOMBS_MEMORY) --json bench-results/bombs.json
 
 # Fuzzing (tests/fuzz): random bytes, mutations of real TF 2.21 client requests
@@ -110,7 +124,7 @@ ATHERIS_STAMP := $(VENV)/.atheris-tried
 $(ATHERIS_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet atheris || echo "fuzz: atheris did not install; fuzzing without libFuzzer's mutator"
 	touch $@
-fuzz: $(STAMP) $(ATHERIS_STAMP)
+fuzz: $(COMPILED) $(ATHERIS_STAMP)
 	$(BIN)/python -m tests.fuzz --minutes $(FUZZ_MINUTES) --json bench-results/fuzz.json \
 		$$($(BIN)/python -c 'import atheris' 2>/dev/null && echo --atheris) $(FUZZ_ARGS)
 
@@ -125,13 +139,13 @@ op-defs: $(TF_STAMP)
 # tests/test_kernels_*.py plus generated dtype/shape variants). A report: it exits 0
 # whatever the differences. See tests/conformance/run.py.
 .PHONY: conformance
-conformance: $(STAMP) $(TF_STAMP)
+conformance: $(COMPILED) $(TF_STAMP)
 	$(BIN)/python tests/conformance/run.py --json bench-results/conformance.json
 
 # An unmodified TensorFlow 2.21 client (tf.config.experimental_connect_to_host) against a
 # worker started here; fails if any value it reads back is wrong.
 .PHONY: stock-client
-stock-client: $(STAMP) $(TF_STAMP)
+stock-client: $(COMPILED) $(TF_STAMP)
 	benchmarks/with_worker.sh '$(BIN)/python -m eager_async serve --port 0' -- sh -c '\
 		$(TF_PYTHON) tests/conformance/stock_client.py $$WORKER_ADDRESS'
 
@@ -142,13 +156,13 @@ stock-client: $(STAMP) $(TF_STAMP)
 # options as in `tests/interop/run.py -h`. JSON in bench-results/interop.json.
 INTEROP_ARGS ?=
 .PHONY: interop interop-ops
-interop: $(STAMP) $(TF_STAMP)
+interop: $(COMPILED) $(TF_STAMP)
 	$(BIN)/python tests/interop/run.py --tf-python $(TF_PYTHON) $(INTEROP_ARGS)
 
 # The op names those programs send to TF's worker (top level and inside the functions the
 # worker runs), recorded by a logging gRPC proxy (tests/interop/proxy.py); per program and
 # overall, JSON in bench-results/interop-ops.json.
-interop-ops: $(STAMP) $(TF_STAMP)
+interop-ops: $(COMPILED) $(TF_STAMP)
 	$(BIN)/python tests/interop/run.py --ops --tf-python $(TF_PYTHON) $(INTEROP_ARGS)
 
 # TensorFlow 2.21 client programs driving a cluster (tests/interop/cluster_programs: two and
@@ -159,5 +173,5 @@ interop-ops: $(STAMP) $(TF_STAMP)
 # options as in `tests/interop/cluster_run.py -h`. JSON in bench-results/interop-cluster.json.
 INTEROP_CLUSTER_ARGS ?=
 .PHONY: interop-cluster
-interop-cluster: $(STAMP) $(TF_STAMP)
+interop-cluster: $(COMPILED) $(TF_STAMP)
 	$(BIN)/python tests/interop/cluster_run.py --tf-python $(TF_PYTHON) $(INTEROP_CLUSTER_ARGS)

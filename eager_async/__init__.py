@@ -5,6 +5,10 @@
 ...         ...
 """
 
+from .compilation import prefer_source
+
+prefer_source()
+
 from .client import EagerClient, RemoteContext, RemoteTensor
 from .errors import (
     AlreadyExistsError,

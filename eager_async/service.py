@@ -22,6 +22,7 @@ from grpclib.health.v1.health_pb2 import HealthCheckRequest
 from . import upb
 from ._proto import tensorflow as tf
 from ._proto.tensorflow import eager
+from .enqueue_reader import read_enqueue
 from .errors import EagerError, InvalidArgumentError, ResourceExhaustedError
 from .receiver import Receiver
 from .records import Item, OpItem, RegisterFunctionItem, SendTensorItem
@@ -188,6 +189,9 @@ class EagerService:
         return mapping
 
     def _decode_enqueue(self, payload: bytes) -> tuple[int, list[Item]]:
+        read = read_enqueue(payload)  # the common request, straight from its bytes
+        if read is not None:
+            return read
         request = parse_strictly(upb.EnqueueRequest, payload, "Enqueue")
         return request.context_id, decode_items(request.queue, self.runtime.options.limits)
 

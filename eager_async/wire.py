@@ -39,6 +39,7 @@ from .records import (
 from .tensors import STRING_CHUNK, content_of, decode_tensor
 
 __all__ = [
+    "decode_attr_entries",
     "decode_function",
     "decode_handle",
     "decode_items",
@@ -117,7 +118,7 @@ def decode_operation(op: Any, limits: Limits | None = None) -> OpItem:
                 "remote_handle nor tensor"
             )
     try:
-        attrs = _decode_attrs(
+        attrs = decode_attr_entries(
             tuple(sorted((key, value.SerializeToString()) for key, value in op.attrs.items()))
         )
     except EagerError as error:
@@ -127,9 +128,10 @@ def decode_operation(op: Any, limits: Limits | None = None) -> OpItem:
 
 
 @lru_cache(maxsize=_ATTR_CACHE_SIZE)
-def _decode_attrs(encoded: tuple[tuple[str, bytes], ...]) -> Mapping[str, Any]:
-    """An op's attrs, one shared read-only mapping per encoding: the registry's memos
-    then find a stream of like ops by the mapping's identity."""
+def decode_attr_entries(encoded: tuple[tuple[str, bytes], ...]) -> Mapping[str, Any]:
+    """An op's attrs from its (name, serialized AttrValue) pairs sorted by name, one
+    shared read-only mapping per encoding: the registry's memos then find a stream of
+    like ops by the mapping's identity."""
     return MappingProxyType({key: _decode_attr(key, serialized) for key, serialized in encoded})
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 from collections.abc import AsyncIterator, Iterator
 
@@ -11,11 +12,22 @@ import pytest
 from grpclib.client import Channel
 from hypothesis import settings
 
-from eager_async import EagerServer, RuntimeOptions
+from eager_async import EagerServer, RuntimeOptions, compilation
 from eager_async._proto.tensorflow import eager as pb
 from eager_async.kernels import registry
 from eager_async.kernels.op_defs import op_def
 from eager_async.kernels.registry import make_spec, same_shape
+
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Refuse to test a compiled hot path older than its source: the extension, not
+    the edited .py, would be what runs (``make compile`` rebuilds it)."""
+    stale = compilation.stale_extensions()
+    if stale and not os.environ.get(compilation.PURE_PYTHON_VARIABLE):
+        pytest.exit(f"compiled modules older than their source: {stale}; run `make compile`",
+                    returncode=3)  # fmt: skip
+
 
 # Property tests check values, not speed: no per-example deadline on a loaded machine.
 settings.register_profile("eager_async", deadline=None)

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import pytest
@@ -79,6 +80,20 @@ async def test_enqueue_waiting_for_room_is_cancelled_by_close(gate: Gate) -> Non
         await runtime.close()
 
 
+class _Unjudgeable:
+    """A context whose keep-alive cannot be read, standing for the bug: the compiled
+    Context refuses a keep-alive of the wrong type, so one cannot be planted in it."""
+
+    def __init__(self, context: Any) -> None:
+        self._context = context
+
+    def expired(self, now: float) -> bool:
+        raise TypeError("'>' not supported between instances of 'float' and 'list'")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
+
+
 async def test_one_context_that_cannot_be_judged_does_not_stop_the_sweep(
     runtime: Runtime, caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -87,7 +102,7 @@ async def test_one_context_that_cannot_be_judged_does_not_stop_the_sweep(
     await runtime.create_context(pb.CreateContextRequest(context_id=CONTEXT, keep_alive_secs=1))
     await runtime.create_context(pb.CreateContextRequest(context_id=CONTEXT + 1,
                                                          keep_alive_secs=1))
-    runtime.context(CONTEXT).keep_alive_secs = [5]  # type: ignore[assignment]
+    runtime._contexts[CONTEXT] = _Unjudgeable(runtime.context(CONTEXT))  # type: ignore[assignment]
     await runtime.sweep(time.monotonic() + 3600)
     assert runtime.context_ids == [CONTEXT]
     assert "keep-alive sweep of context" in caplog.text
