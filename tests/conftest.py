@@ -19,7 +19,6 @@ from eager_async.kernels.op_defs import op_def
 from eager_async.kernels.registry import make_spec, same_shape
 
 
-
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Refuse to test a compiled hot path older than its source: the extension, not
     the edited .py, would be what runs (``make compile`` rebuilds it)."""

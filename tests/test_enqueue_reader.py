@@ -136,4 +136,5 @@ def test_what_the_reader_does_not_take_it_declines() -> None:
     wrong_wire_type_in_attr = workloads.tiny_bodies(ops=1, k=1)[0].replace(
         b"\x2a\x07\x0a\x01T\x12\x02\x30\x01", b"\x2a\x07\x0a\x01T\x12\x02\x31\x01")
     assert wrong_wire_type_in_attr != workloads.tiny_bodies(ops=1, k=1)[0]
-    assert read_enqueue(wrong_wire_type_in_attr) is None and general(wrong_wire_type_in_attr) is None
+    assert read_enqueue(wrong_wire_type_in_attr) is None
+    assert general(wrong_wire_type_in_attr) is None
