@@ -22,7 +22,7 @@ HOT_SOURCES := setup.py eager_async/compilation.py $(shell $(PYTHON) -c "exec(op
 COMPILED := $(VENV)/.compiled
 
 $(COMPILED): $(STAMP) $(HOT_SOURCES)
-	$(BIN)/python setup.py --quiet build_ext --inplace
+	$(BIN)/python setup.py --quiet build_ext --inplace --force
 	touch $(COMPILED)
 
 compile: $(COMPILED)

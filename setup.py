@@ -23,6 +23,7 @@ ROOT = Path(__file__).parent
 _namespace: dict[str, Any] = {}
 exec((ROOT / "eager_async" / "compilation.py").read_text(), _namespace)
 HOT_MODULES: tuple[str, ...] = _namespace["HOT_MODULES"]
+GROUP = _namespace["SHARED_LIBRARY"].removesuffix("__mypyc")
 
 
 class OptionalBuildExt(build_ext):
@@ -62,7 +63,7 @@ def _extensions() -> list[Any]:
         return mypycify(  # type: ignore[no-any-return]
             ["--config-file=", "--ignore-missing-imports", *sources],
             opt_level="3",
-            group_name="eager_async._hot_path",  # its shared library inside the package
+            group_name=GROUP,  # its shared library inside the package
         )
     except BaseException as error:  # mypyc exits with SystemExit on a type error
         print(f"eager_async: mypyc failed ({error}); installing pure Python", file=sys.stderr)

@@ -22,6 +22,7 @@ from types import ModuleType
 __all__ = [
     "HOT_MODULES",
     "PURE_PYTHON_VARIABLE",
+    "SHARED_LIBRARY",
     "compiled_modules",
     "prefer_source",
     "stale_extensions",
@@ -41,6 +42,10 @@ HOT_MODULES = (
 """The modules mypyc compiles: decoding an Enqueue request into records, the handle
 table, the context's prepare step, the executor's inner loop and the op registry."""
 
+SHARED_LIBRARY = "eager_async._hot_path__mypyc"
+"""The extension module holding the compiled code of every hot module (``setup.py``
+names its group ``eager_async._hot_path``; mypyc adds the suffix)."""
+
 PURE_PYTHON_VARIABLE = "EAGER_ASYNC_PURE_PYTHON"
 """The environment variable that asks for the pure-Python source."""
 
@@ -56,17 +61,23 @@ def compiled_modules() -> list[str]:
 
 
 def stale_extensions() -> list[str]:
-    """The hot modules whose compiled extension, beside the source, is older than the
-    source (an in-place build that an edit has outdated)."""
-    stale = []
+    """The hot modules whose source is newer than the compiled library beside it (an
+    in-place build an edit has outdated). Their code lives in one shared library; the
+    module files themselves are stubs that are rebuilt only when a module is added."""
     package = Path(__file__).parent
-    for name in HOT_MODULES:
-        source = package.joinpath(*name.split(".")[1:]).with_suffix(".py")
-        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-            built = source.with_suffix(suffix)
-            if built.exists() and built.stat().st_mtime < source.stat().st_mtime:
-                stale.append(name)
-    return stale
+    libraries = [
+        package / f"{SHARED_LIBRARY.rpartition('.')[2]}{suffix}"
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES
+    ]
+    built = [library.stat().st_mtime for library in libraries if library.exists()]
+    if not built:
+        return []
+    return [
+        name
+        for name in HOT_MODULES
+        if package.joinpath(*name.split(".")[1:]).with_suffix(".py").stat().st_mtime
+        > max(built)
+    ]
 
 
 class _SourceFinder(importlib.abc.MetaPathFinder):

@@ -28,7 +28,7 @@ from .errors import (
     InvalidArgumentError,
     ResourceExhaustedError,
 )
-from .executor import Executor, offload
+from .executor import Executor, offload, quietly
 from .functions import FunctionLibrary, FunctionSpec
 from .handles import HandleTable, NodeInput, OpNode
 from .kernels import TensorSpec
@@ -245,7 +245,7 @@ class Context:
             pass
         await self._executor.idle()
         node = self._prepare(item)
-        await offload(self._pool, node.execute)
+        await offload(self._pool, quietly, node.execute)
         node.finish()
         if node.error is not None:
             raise node.error

@@ -15,17 +15,26 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor as ThreadPool
 from typing import TypeVar
 
+import numpy as np
+
 from .errors import CancelledError, EagerError
 from .handles import OpNode
 from .op_env import running_for
 
-__all__ = ["Batch", "Executor", "offload"]
+__all__ = ["Batch", "Executor", "offload", "quietly"]
 
 logger = logging.getLogger(__name__)
 
 R = TypeVar("R")
 
 _NODES_PER_TURN = 1000  # ops finished before other coroutines get a turn
+
+
+def quietly(fn: Callable[[], R]) -> R:
+    """``fn()`` with NumPy's floating-point errors ignored, as kernels run (the
+    executor's batches are run this way; so is anything else that runs a kernel)."""
+    with np.errstate(all="ignore"):
+        return fn()
 
 
 async def offload(pool: ThreadPool, fn: Callable[..., R], *args: object) -> R:
@@ -161,6 +170,11 @@ class Executor:
             self._settle(batch)
 
     def _run_running(self) -> None:
+        # NumPy's floating-point errors are silent in kernels, as in TF's; set once per
+        # run of batches rather than by each tiny kernel (a third of its cost).
+        quietly(self._run_batches)
+
+    def _run_batches(self) -> None:
         try:
             for batch in self._running:
                 running_for(batch)

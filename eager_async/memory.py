@@ -150,12 +150,18 @@ def array_bytes(array: np.ndarray) -> int:
 def outputs_bytes(outputs: Sequence[np.ndarray], inputs: Sequence[np.ndarray]) -> int:
     """The bytes of ``outputs`` that are new: an output that is an input (Identity) or a
     view of one (Reshape) holds nothing more."""
-    held = {id(a) for a in inputs} | {id(a.base) for a in inputs if a.base is not None}
-    return sum(
-        array_bytes(out)
-        for out in outputs
-        if id(out) not in held and (out.base is None or id(out.base) not in held)
-    )
+    total = 0
+    for out in outputs:
+        base = out.base
+        for array in inputs:  # a handful: loops beat building sets of ids per op
+            if out is array or (base is not None and base is array):
+                break
+            held = array.base
+            if held is not None and (out is held or base is held):
+                break
+        else:
+            total += array_bytes(out)
+    return total
 
 
 def quota_of_thread(quota: MemoryQuota | None) -> None:

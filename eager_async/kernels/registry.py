@@ -31,7 +31,7 @@ import numpy as np
 from ..errors import InvalidArgumentError, NotFoundError
 from .contract import Binding, bind, lookup_def
 from .op_defs import OpDef
-from .specs import Shape, TensorSpec
+from .specs import VALUE_DTYPES, Shape, TensorSpec
 
 __all__ = [
     "Attrs",
@@ -207,7 +207,6 @@ _BINDINGS: dict[Hashable, Binding] = {}
 _BY_IDENTITY: dict[tuple[str, int], tuple[Attrs, tuple[np.dtype, ...], Binding]] = {}
 _ATTRS_KEYS: dict[int, tuple[Attrs, Hashable | None]] = {}
 _MEMO_SIZE = 8192
-_VALUE_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))
 _MAX_KEY_VALUES = 64
 
 
@@ -264,7 +263,7 @@ def _memo_key(op: str, specs: Sequence[TensorSpec], attrs: Attrs) -> Hashable | 
     inputs = []
     for spec in specs:
         values = None
-        if spec.value is not None and spec.dtype in _VALUE_DTYPES:
+        if spec.value is not None and spec.dtype in VALUE_DTYPES:
             if spec.value.size > _MAX_KEY_VALUES:
                 return None
             values = tuple(spec.value.ravel().tolist())

@@ -7,25 +7,48 @@ TensorSpec(dtype=dtype('float32'), shape=(2, -1), value=None)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import Final
 
 import numpy as np
 
-__all__ = ["Shape", "TensorSpec"]
+__all__ = ["VALUE_DTYPES", "Shape", "TensorSpec"]
 
 Shape = tuple[int, ...] | None
 """A static shape: a tuple of dims where -1 is an unknown size, or None for unknown rank."""
 
 
-@dataclass(frozen=True, slots=True)
+VALUE_DTYPES = frozenset({np.dtype(np.int32), np.dtype(np.int64)})
+"""The dtypes whose values shape rules read (shapes, axes, permutations)."""
+
+
 class TensorSpec:
     """What is known about a tensor before it is computed.
 
     ``value`` is the tensor itself when it is already known (an inline input, or an
-    output that has finished). Shape rules read it only for int32/int64 inputs (a
-    shape, an axis, a permutation): the memo of inferred shapes relies on that.
+    output that has finished). Shape rules read it only for ``VALUE_DTYPES`` inputs (a
+    shape, an axis, a permutation): the memo of inferred shapes relies on that. Two specs
+    are equal when dtype and shape are; the value is not compared.
+
+    Immutable; a plain class rather than a frozen dataclass, whose ``__init__`` was a
+    tenth of a tiny op's cost (every op makes one per input and output).
     """
 
-    dtype: np.dtype
-    shape: Shape
-    value: np.ndarray | None = field(default=None, compare=False)
+    __slots__ = ("dtype", "shape", "value")
+
+    def __init__(self, dtype: np.dtype, shape: Shape, value: np.ndarray | None = None) -> None:
+        self.dtype: Final = dtype
+        self.shape: Final = shape
+        self.value: Final = value
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, TensorSpec)
+            and self.dtype == other.dtype
+            and self.shape == other.shape
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.dtype, self.shape))
+
+    def __repr__(self) -> str:
+        return f"TensorSpec(dtype={self.dtype!r}, shape={self.shape!r}, value={self.value!r})"
