@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 R = TypeVar("R")
 
 _NODES_PER_TURN = 1000  # ops finished before other coroutines get a turn
+_INLINE_OPS = 16  # up to this many cheap ops run on the event loop, not in a thread
+_INLINE_ELEMENTS = 1024  # what "small" means for an op's inputs and outputs together
 
 
 def quietly(fn: Callable[[], R]) -> R:
@@ -140,9 +142,14 @@ class Executor:
             while not self._queue.empty():
                 self._running.append(self._queue.get_nowait())
             try:
-                # Not passed as an argument: the pool's work item, which the thread drops
-                # only after the loop has seen the result, would keep the batches' tensors.
-                await offload(self._pool, self._run_running)
+                if _cheap(self._running):
+                    # A thread hop costs more than a few tiny kernels: run them here.
+                    self._run_running()
+                else:
+                    # Not passed as an argument: the pool's work item, which the thread
+                    # drops only after the loop has seen the result, would keep the
+                    # batches' tensors.
+                    await offload(self._pool, self._run_running)
             except Exception as error:  # the pool refused the work; fail it, keep serving
                 logger.exception("could not run a batch of ops")
                 self._fail_all(self._running, EagerError(f"internal error: {error!r}"))
@@ -204,6 +211,21 @@ class Executor:
             self._last = None
         if not batch.done.done():
             batch.done.set_result(None)
+
+
+def _cheap(batches: Sequence[Batch]) -> bool:
+    """Whether ``batches`` are a few ops that surely take microseconds: stateless ops of
+    the registry (no function, no context, nothing that could block) whose inputs and
+    outputs are all known and small."""
+    count = 0
+    for batch in batches:
+        count += len(batch.nodes)
+        if count > _INLINE_OPS:
+            return False
+        for node in batch.nodes:
+            if not node.cheap(_INLINE_ELEMENTS):
+                return False
+    return True
 
 
 def _not_run(node: OpNode, failed: OpNode) -> EagerError:

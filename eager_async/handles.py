@@ -32,6 +32,7 @@ NodeInput = tuple["OpNode", int] | np.ndarray
 # caller's fault, not ours.
 _CALLER_ERRORS = (ValueError, TypeError, IndexError, ArithmeticError)
 _MAX_DISCARDED = 10_000
+_UNKNOWN_SIZE = 1 << 62
 
 
 class OpNode:
@@ -116,6 +117,23 @@ class OpNode:
     def spec(self, index: int) -> TensorSpec:
         """Output ``index``'s spec, with its value once ``finish()`` has seen it computed."""
         return self.specs[index]
+
+    def cheap(self, max_elements: int) -> bool:
+        """Whether running this op surely takes microseconds: a stateless op of the
+        registry (no function, no context it could wait on) whose inputs and outputs
+        have known shapes of at most ``max_elements`` elements in all."""
+        kernel = self.kernel
+        if not isinstance(kernel, KernelSpec) or kernel.needs_env or kernel.stateful:
+            return False
+        elements = 0
+        for spec in self.specs:
+            elements += _elements(spec)
+        for source in self.inputs:
+            if isinstance(source, np.ndarray):
+                elements += source.size if source.dtype.kind != "O" else _UNKNOWN_SIZE
+            else:
+                elements += _elements(source[0].specs[source[1]])
+        return elements <= max_elements
 
     def execute(self) -> None:
         """Run the kernel (in a worker thread); never raises, records the error instead."""
@@ -209,6 +227,20 @@ class OpNode:
         if self._waiter is None:
             self._waiter = asyncio.get_running_loop().create_future()
         await asyncio.shield(self._waiter)
+
+
+def _elements(spec: TensorSpec) -> int:
+    """Elements of a tensor of ``spec``; more than any bound while a dim is unknown, or
+    for strings (one element can be a gigabyte)."""
+    shape = spec.shape
+    if shape is None or spec.dtype.kind == "O":
+        return _UNKNOWN_SIZE
+    count = 1
+    for dim in shape:
+        if dim < 0:
+            return _UNKNOWN_SIZE
+        count *= dim
+    return count
 
 
 class HandleTable:

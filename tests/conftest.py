@@ -71,7 +71,8 @@ def gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Gate]:
     """Registers ``_TestGate`` for one test; opens it at the end so no thread hangs."""
     gate = Gate()
     # Identity's contract under another name: TensorFlow has no such op.
-    definition = dataclasses.replace(op_def("Identity"), name="_TestGate")
+    # Stateful, as an op that blocks is: the executor never runs it on the event loop.
+    definition = dataclasses.replace(op_def("Identity"), name="_TestGate", stateful=True)
     spec = make_spec("_TestGate", gate.kernel, same_shape, definition)
     monkeypatch.setitem(registry._REGISTRY, "_TestGate", spec)
     yield gate
