@@ -231,7 +231,10 @@ class Context:
         for index, reply in enumerate(replies):
             if index and not index % _ITEMS_PER_TURN:
                 await asyncio.sleep(0)
-            results.append(await self._reply(reply))
+            if isinstance(reply, OpNode) and reply.op_id == FETCH_OP_ID:
+                results.append(await self._fetched(reply))
+            else:
+                results.append(self._reply(reply))
         return results
 
     async def run_component(self, item: OpItem) -> list[np.ndarray]:
@@ -430,18 +433,23 @@ class Context:
             library=self._functions.get,
         )
 
-    async def _reply(self, reply: QueueResult | OpNode) -> QueueResult:
+    @staticmethod
+    async def _fetched(node: OpNode) -> QueueResult:
+        """The reply to an op with id -1: its outputs, once computed."""
+        await node.wait()
+        if node.error is not None:
+            raise node.error
+        assert node.outputs is not None
+        return QueueResult(tensors=tuple(node.outputs))
+
+    @staticmethod
+    def _reply(reply: QueueResult | OpNode) -> QueueResult:
+        """The reply to an item: the output shapes of an op (computed, or inferred)."""
         if isinstance(reply, QueueResult):
             return reply
-        if reply.op_id == FETCH_OP_ID:
-            await reply.wait()
-            if reply.error is not None:
-                raise reply.error
-            assert reply.outputs is not None
-            return QueueResult(tensors=tuple(reply.outputs))
         if reply.outputs is not None:
-            return QueueResult(shapes=tuple(output.shape for output in reply.outputs))
-        return QueueResult(shapes=tuple(spec.shape for spec in reply.specs))
+            return QueueResult(shapes=tuple([output.shape for output in reply.outputs]))
+        return QueueResult(shapes=tuple([spec.shape for spec in reply.specs]))
 
     def _on_done(self, node: OpNode) -> None:
         self._table.settle(node)

@@ -18,7 +18,6 @@ eager_async.errors.ResourceExhaustedError: Fill (op id 3) needs 4194304 bytes...
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Sequence
 
@@ -26,7 +25,7 @@ import numpy as np
 
 from .errors import ResourceExhaustedError
 from .kernels import TensorSpec
-from .tensors import OBJECT_ELEMENT_BYTES, element_bytes
+from .tensors import OBJECT_ELEMENT_BYTES
 
 __all__ = [
     "MemoryQuota",
@@ -80,13 +79,13 @@ class MemoryQuota:
     def reserve_specs(self, specs: Sequence[TensorSpec], what: str) -> int | None:
         """Hold the bytes of tensors of ``specs`` (each checked by ``check_tensor``);
         None, holding nothing, while a dim is unknown."""
-        sizes = [spec_bytes(spec) for spec in specs]
-        if None in sizes:
-            return None
-        known = [size for size in sizes if size is not None]
-        for size in known:
+        total = 0
+        for spec in specs:
+            size = spec_bytes(spec)
+            if size is None:
+                return None
             self.check_tensor(size, what)
-        total = sum(known)
+            total += size
         if total:
             self.reserve(total, what)
         return total
@@ -127,9 +126,15 @@ class MemoryQuota:
 def spec_bytes(spec: TensorSpec) -> int | None:
     """The bytes of a tensor of ``spec``, or None while a dim is unknown."""
     shape = spec.shape
-    if shape is None or -1 in shape:
+    if shape is None:
         return None
-    return math.prod(shape) * element_bytes(spec.dtype)
+    count = 1
+    for dim in shape:
+        if dim < 0:
+            return None
+        count *= dim
+    dtype = spec.dtype
+    return count * (OBJECT_ELEMENT_BYTES if dtype.kind == "O" else dtype.itemsize)
 
 
 _SAMPLED = 1024  # string elements whose lengths are read; more are extrapolated

@@ -41,6 +41,13 @@ __all__ = ["ARITHMETIC", "broadcast_shape", "broadcasting"]
 Ufunc = Callable[..., np.ndarray]
 
 
+# NumPy 2 returns a 0-d array rather than a NumPy scalar when asked with out=...: the
+# registry would otherwise convert every scalar result (as much as the op itself).
+_ARRAY_OUT: dict[str, object] = (
+    {"out": ...} if int(np.__version__.split(".")[0]) >= 2 else {}
+)
+
+
 def broadcasting(fn: Ufunc) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """``fn`` as TF's binary cwise kernels run it: broadcast, with TF's message for
     shapes that do not broadcast. Overflow and division by zero are silent as in TF
@@ -51,9 +58,11 @@ def broadcasting(fn: Ufunc) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     array([ 0.5, -0.5], dtype=float32)
     """
 
+    array_out = _ARRAY_OUT if isinstance(fn, np.ufunc) else {}
+
     def kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         try:
-            return fn(x, y)
+            return fn(x, y, **array_out)
         except ValueError:
             raise InvalidArgumentError(
                 f"Incompatible shapes: {shape_str(x.shape)} vs. {shape_str(y.shape)}"
