@@ -8,6 +8,11 @@ once) while it is held, so uploads that stall or are abandoned are bounded in to
 free their memory when the connection goes. A large message is decoded in a thread, so
 the event loop never spends long on one request.
 
+A large message arrives as views of the socket's reads (``ViewH2Connection``); each is
+taken from grpclib's buffer as it comes and copied onto the end of the message's bytes,
+which grow with what has arrived: one copy of the message in all, and the reads are
+freed (and their memory reused) as the upload goes.
+
 >>> receiver = Receiver(Limits())                                   # doctest: +SKIP
 >>> request = await receiver.receive(stream, "Enqueue", decode)     # doctest: +SKIP
 """
@@ -15,10 +20,12 @@ the event loop never spends long on one request.
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import grpclib.server
+from grpclib.protocol import AckedData
 
 from .errors import InvalidArgumentError, ResourceExhaustedError, UnimplementedError
 from .limits import Limits
@@ -27,8 +34,7 @@ __all__ = ["Receiver"]
 
 T = TypeVar("T")
 
-_PIECE = 4 << 20  # bytes read (and counted) at a time
-_DECODED_ON_LOOP = 64 << 10  # larger requests are decoded in a thread
+_DECODED_ON_LOOP = 64 << 10  # larger requests are read piece by piece and decoded in a thread
 
 
 class Receiver:
@@ -91,23 +97,30 @@ class Receiver:
             )
 
     async def _read_body(self, protocol_stream: Any, method: str, length: int) -> bytes:
-        pieces: list[bytes] = []
+        if length <= _DECODED_ON_LOOP:
+            self._hold(method, length)
+            try:
+                small: bytes = await protocol_stream.recv_data(length)
+            finally:
+                self._receiving -= length
+            if len(small) != length:
+                raise AssertionError("short read")
+            return small
+        # BytesIO grows one bytes object by realloc (which remaps a large one rather than
+        # copying it), touching only what was written; getvalue() returns that object.
+        body = io.BytesIO()
         held = 0
         try:
             while held < length:
-                size = min(_PIECE, length - held)
-                self._hold(method, size)
-                held += size
-                pieces.append(await protocol_stream.recv_data(size))
-                if len(pieces[-1]) != size:
-                    raise AssertionError("short read")
-            return pieces[0] if len(pieces) == 1 else b"".join(pieces)
-        except BaseException:
-            # The exception's traceback keeps this frame as long as someone holds it
-            # (grpclib's handler task does): let the pieces go now.
-            pieces.clear()
-            raise
+                piece = await _next_piece(protocol_stream.buffer, length - held)
+                self._hold(method, len(piece))
+                held += len(piece)
+                body.write(piece)
+            return body.getvalue()
         finally:
+            # The exception's traceback keeps this frame as long as someone holds it
+            # (grpclib's handler task does): let the bytes go now.
+            body.close()
             self._receiving -= held
 
     def _hold(self, method: str, size: int) -> None:
@@ -119,6 +132,27 @@ class Receiver:
                 "progress have finished"
             )
         self._receiving += size
+
+
+async def _next_piece(buffer: Any, most: int) -> memoryview:
+    """The next bytes of a grpclib stream's buffer, at most ``most`` of them, acknowledged
+    to the peer (as grpclib's own read does) when first taken from the buffer."""
+    # grpclib keeps DATA frames it has not given out in a queue, with the flow-control
+    # bytes to acknowledge; what remains of a frame read in part, in a deque.
+    if buffer._acked:
+        data, size = buffer._acked.popleft()
+        buffer._acked_size -= size
+    else:
+        data, size, ack_size = await buffer._unacked.get()
+        if not ack_size:  # the end of the stream
+            raise AssertionError("short read")
+        buffer._ack_callback(ack_size)
+        data = memoryview(data)
+    if size > most:
+        buffer._acked.appendleft(AckedData(data[most:], size - most))
+        buffer._acked_size += size - most
+        data = data[:most]
+    return data  # type: ignore[no-any-return]
 
 
 def _drop_buffered(protocol_stream: Any) -> None:

@@ -16,6 +16,7 @@ from .receiver import Receiver
 from .runtime import Runtime, RuntimeOptions
 from .security import Security
 from .service import EagerService, WorkerHealth, WorkerService
+from .transport import GrpcServer
 
 __all__ = ["EagerServer", "serve"]
 
@@ -89,7 +90,7 @@ class EagerServer:
             await self.runtime.start()
             # grpclib binds a server to the loop current at construction: build it here,
             # inside the loop that will run it.
-            self._server = grpclib.server.Server([
+            self._server = GrpcServer([
                 EagerService(self.runtime, self.receiver),
                 WorkerService(self.runtime, self.receiver),
                 WorkerHealth(),

@@ -24,6 +24,7 @@ from ._proto import tensorflow as tf
 from ._proto.tensorflow import eager
 from .enqueue_reader import read_enqueue
 from .errors import EagerError, InvalidArgumentError, ResourceExhaustedError
+from .pieces import Pieces
 from .receiver import Receiver
 from .records import Item, OpItem, RegisterFunctionItem, SendTensorItem
 from .runtime import Runtime
@@ -108,13 +109,14 @@ length field's); a reply that would be larger is RESOURCE_EXHAUSTED."""
 
 
 class EncodedReply:
-    """A reply already serialized to protobuf bytes (the Enqueue hot path writes its own);
-    RESOURCE_EXHAUSTED when it is over ``MAX_REPLY_BYTES``, rather than failing in the
-    transport with no status."""
+    """A reply already serialized to protobuf bytes (the Enqueue hot path writes its own),
+    or to ``Pieces`` (tensor bytes as views of their arrays, which the worker's transport
+    writes as they are); RESOURCE_EXHAUSTED when it is over ``MAX_REPLY_BYTES``, rather
+    than failing in the transport with no status."""
 
     __slots__ = ("payload",)
 
-    def __init__(self, payload: bytes) -> None:
+    def __init__(self, payload: bytes | Pieces) -> None:
         if len(payload) > MAX_REPLY_BYTES:
             raise ResourceExhaustedError(
                 f"the reply would be {len(payload)} bytes, over the {MAX_REPLY_BYTES}-byte "
@@ -124,7 +126,8 @@ class EncodedReply:
 
     def SerializeToString(self) -> bytes:  # the protobuf method grpclib calls
         """The bytes, as grpclib's protobuf codec asks for them."""
-        return self.payload
+        payload = self.payload
+        return payload if isinstance(payload, bytes) else payload.join()
 
 
 class EagerService:

@@ -157,16 +157,18 @@ def decode_tensor(proto: TensorProto, limits: Limits | None = None) -> np.ndarra
         )
     if limits is not None:
         _check_size(what, count, np_dtype, limits)
-    if not proto.tensor_content:
+    # Read once: upb's message gives a new copy of the bytes at each read.
+    content = proto.tensor_content
+    if not content:
         if limits is not None and proto.dtype == DataType.DT_STRING and proto.string_val:
             _check_strings(what, max(map(len, proto.string_val)), limits)
         return _from_typed(proto, np_dtype, count, what).reshape(shape)
     if proto.dtype == DataType.DT_STRING:
-        strings, longest = _split_strings(proto.tensor_content, count, what)
+        strings, longest = _split_strings(content, count, what)
         if limits is not None:
             _check_strings(what, longest, limits)
         return strings.reshape(shape)
-    return _from_content(proto.tensor_content, np_dtype, count, what).reshape(shape)
+    return _from_content(content, np_dtype, count, what).reshape(shape)
 
 
 def encode_tensor(array: np.ndarray | np.generic) -> TensorProto:

@@ -21,6 +21,7 @@ from .dtypes import from_numpy
 from .errors import EagerError, InvalidArgumentError, UnimplementedError
 from .functions import ArgSpec, FunctionSpec, NodeSpec
 from .limits import Limits
+from .pieces import Pieces
 from .records import (
     CleanupItem,
     DecrefItem,
@@ -188,11 +189,13 @@ def _arg(arg: Any) -> ArgSpec:
 # -- replies, as protobuf bytes ---------------------------------------------------------
 
 
-def encode_results(results: Sequence[QueueResult]) -> bytes:
-    """The EnqueueResponse holding one QueueResponse per result."""
+def encode_results(results: Sequence[QueueResult]) -> bytes | Pieces:
+    """The EnqueueResponse holding one QueueResponse per result: its bytes, or when
+    results carry tensors its ``Pieces``, numbers as views of the arrays (which nothing
+    writes to once made: variables and updates are copy-on-write)."""
     if not any(result.tensors for result in results):  # the hot path: shapes only
         return b"".join(_field(1, _shapes(result.shapes)) for result in results)
-    # Large tensors: gather every piece (tensor bytes as views) and copy once.
+    # Tensors: their bytes are not copied here; the transport writes the views.
     parts: list[bytes | memoryview] = []
     for result in results:
         tensors = [_tensor_parts(tensor) for tensor in result.tensors]
@@ -201,7 +204,7 @@ def encode_results(results: Sequence[QueueResult]) -> bytes:
         parts += [_tag(1), _varint(size), shapes]
         for pieces, length in tensors:
             parts += [_tag(2), _varint(length), *pieces]
-    return b"".join(parts)
+    return Pieces(parts)
 
 
 @lru_cache(maxsize=4096)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from eager_async import upb
+from eager_async.pieces import Pieces
 from eager_async.records import DecrefItem, HandleRef, InvalidItem, OpItem, QueueResult
 from eager_async.tensors import decode_tensor
 from eager_async.wire import decode_items, encode_results, encode_tensor_bytes
@@ -57,7 +58,9 @@ def test_results_round_trip_through_protobuf() -> None:
         QueueResult(shapes=(None, (-1, 3), (0,))),
         QueueResult(),
     ]
-    reply = upb.EnqueueResponse.FromString(encode_results(results))
+    encoded = encode_results(results)
+    assert isinstance(encoded, Pieces)  # tensors: written from views, not joined
+    reply = upb.EnqueueResponse.FromString(encoded.join())
     assert len(reply.queue_response) == 4
     first, fetched, unknown, empty = reply.queue_response
     assert [[d.size for d in s.dim] for s in first.shape] == [[2], []]

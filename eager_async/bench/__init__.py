@@ -1,12 +1,13 @@
 """The benchmark harness behind ``python -m eager_async bench``.
 
 It measures an EagerService worker from a grpcio client in this process: tiny-op
-throughput by protocol mode and batch size, a MatMul chain, big-tensor push and pull, and
-CPU per op on both sides. It starts its own worker unless given ``--address``, and with
-``--compare`` runs the same requests against a second worker (TensorFlow's, say) in
-alternation. Modules: ``workloads`` (what is sent), ``runner`` (how it is timed),
-``report`` (table, JSON, plot), ``worker`` (the processes), ``options`` and ``command``
-(the command line and a whole run).
+throughput by protocol mode and batch size, a MatMul chain, big-tensor push and pull,
+CPU per op on both sides, and how far each worker's peak RSS rose during a run. It
+starts its own worker unless given ``--address``, and with ``--compare`` runs the same
+requests against a second worker (TensorFlow's, say) in alternation. Modules:
+``workloads`` (what is sent), ``runner`` (how it is timed), ``report`` (table, JSON,
+plot), ``worker`` (the processes), ``options`` and ``command`` (the command line and a
+whole run).
 
 grpcio and matplotlib (the ``bench`` extra) are imported only when a benchmark runs.
 

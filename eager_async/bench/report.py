@@ -67,6 +67,12 @@ def _cpu_per_op(samples: list[Sample], side: str) -> float | None:
     return _median(samples, per_op)
 
 
+def _rss_rise_mib(samples: list[Sample]) -> float | None:
+    """The median of how far the worker's peak RSS rose above its RSS at the start, MiB."""
+    return _median(samples, lambda s: None if s.server_rss_rise is None
+                   else s.server_rss_rise / 2**20)
+
+
 def _part(sample: Sample, name: str) -> float | None:
     return dict(sample.parts).get(name)
 
@@ -83,6 +89,7 @@ def _summary(point: Point, role: str) -> dict[str, Any] | None:
         "client_cpu_s": _median(samples, lambda s: s.client_cpu_s),
         "server_cpu_us_per_op": _cpu_per_op(samples, "server") if point.scenario.batched else None,
         "client_cpu_us_per_op": _cpu_per_op(samples, "client") if point.scenario.batched else None,
+        "server_rss_rise_mib": _rss_rise_mib(samples),
         "error": point.errors.get(role),
     }
     for name in dict(p for s in samples for p in s.parts):
@@ -175,6 +182,12 @@ def format_table(result: BenchResult) -> str:
         cells = [c.ljust(wd) if i < 2 else c.rjust(wd) for i, (c, wd) in
                  enumerate(zip(row, widths, strict=True))]
         lines.append("  ".join(cells).rstrip())
+    for point in result.points:
+        rises = [f"{target.label} +{rise:,.0f} MiB" for target in result.targets
+                 if (rise := _rss_rise_mib(point.samples.get(target.role, []))) is not None]
+        if rises and not point.scenario.batched:
+            lines.append(f"{point.scenario.name}: worker peak RSS over its RSS at the start: "
+                         + ", ".join(rises))
     for point in result.points:
         for role, error in point.errors.items():
             lines.append(f"{point.scenario.name} K={point.k} {role} failed: {error}")

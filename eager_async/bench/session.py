@@ -59,8 +59,9 @@ class Session:
 
 @dataclass(frozen=True, slots=True)
 class Sample:
-    """One timed run: its figure (in the scenario's unit), wall time, and CPU used by the
-    client process and (when known) the worker process while the clock ran."""
+    """One timed run: its figure (in the scenario's unit), wall time, CPU used by the
+    client process and (when known) the worker process while the clock ran, and how far
+    the worker's peak RSS rose above its RSS when the clock started (bytes)."""
 
     value: float
     seconds: float
@@ -68,20 +69,25 @@ class Sample:
     client_cpu_s: float
     server_cpu_s: float | None
     parts: tuple[tuple[str, float], ...] = ()
+    server_rss_rise: int | None = None
 
 
 class Stopwatch:
-    """Wall clock plus both processes' CPU clocks, read as close to the work as possible."""
+    """Wall clock plus both processes' CPU clocks, read as close to the work as possible,
+    and the worker's peak RSS in between."""
 
     def __init__(self, target: Target) -> None:
         self._target = target
         self._server = self._client = self._wall = 0.0
         self._server0: float | None = None
+        self._rss0: int | None = None
         self.seconds = self.client_cpu = 0.0
         self.server_cpu: float | None = None
+        self.server_rss_rise: int | None = None
 
     def start(self) -> None:
-        """Read all three clocks: the run begins."""
+        """Read all three clocks and the worker's RSS: the run begins."""
+        self._rss0 = self._target.reset_peak_rss()
         self._server0 = self._target.cpu_seconds()
         self._client = time.process_time()
         self._wall = time.perf_counter()
@@ -97,11 +103,14 @@ class Stopwatch:
         server1 = self._target.cpu_seconds()
         if self._server0 is not None and server1 is not None:
             self.server_cpu = server1 - self._server0
+        peak = self._target.peak_rss()
+        if self._rss0 is not None and peak is not None:
+            self.server_rss_rise = peak - self._rss0
 
     def sample(self, value: float, units: int, **parts: float) -> Sample:
         """The run's Sample, with its figure ``value`` over ``units`` ops."""
         return Sample(value, self.seconds, units, self.client_cpu, self.server_cpu,
-                      tuple(parts.items()))
+                      tuple(parts.items()), self.server_rss_rise)
 
 
 @contextmanager

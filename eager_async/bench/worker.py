@@ -1,5 +1,5 @@
 """The workers a benchmark measures: one it starts itself, or one at a given address, and
-the CPU time their processes have used.
+the CPU time and peak memory of their processes.
 
 >>> with started_worker() as (address, pid):   # doctest: +SKIP
 ...     Target("ours", "eager_async", address, pid).cpu_seconds()
@@ -19,7 +19,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["BenchError", "Target", "process_cpu_seconds", "started_worker"]
+__all__ = [
+    "BenchError",
+    "Target",
+    "process_cpu_seconds",
+    "process_peak_rss",
+    "reset_process_peak_rss",
+    "started_worker",
+]
 
 _LISTENING = re.compile(r"listening on (\S+:\d+)")
 
@@ -47,6 +54,15 @@ class Target:
         """User + system CPU seconds the worker process has used, or None if unknown."""
         return None if self.pid is None else process_cpu_seconds(self.pid)
 
+    def reset_peak_rss(self) -> int | None:
+        """Start measuring the worker's peak RSS afresh; its RSS now, in bytes (None if
+        unknown)."""
+        return None if self.pid is None else reset_process_peak_rss(self.pid)
+
+    def peak_rss(self) -> int | None:
+        """The worker's peak RSS since ``reset_peak_rss``, in bytes (None if unknown)."""
+        return None if self.pid is None else process_peak_rss(self.pid)
+
 
 def process_cpu_seconds(pid: int) -> float | None:
     """utime + stime of process ``pid`` (all its threads) from ``/proc``; None where there
@@ -59,6 +75,35 @@ def process_cpu_seconds(pid: int) -> float | None:
     fields = stat.rpartition(")")[2].split()
     utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
     return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
+
+def reset_process_peak_rss(pid: int) -> int | None:
+    """Reset the peak RSS the kernel keeps for process ``pid`` (VmHWM) to its RSS now,
+    and return that RSS in bytes; None without ``/proc`` or the right to write to the
+    process's ``clear_refs`` (Linux 4.0 or later; the process's owner has it)."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return None
+    return _status_bytes(pid, "VmRSS")
+
+
+def process_peak_rss(pid: int) -> int | None:
+    """The peak RSS of process ``pid`` in bytes (VmHWM, since it started or since
+    ``reset_process_peak_rss``); None where there is no ``/proc`` or no such process."""
+    return _status_bytes(pid, "VmHWM")
+
+
+def _status_bytes(pid: int, field: str) -> int | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        name, _, value = line.partition(":")
+        if name == field:
+            return int(value.split()[0]) * 1024  # in kB
+    return None
 
 
 @contextmanager
