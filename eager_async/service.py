@@ -192,7 +192,8 @@ class EagerService:
         return mapping
 
     def _decode_enqueue(self, payload: bytes) -> tuple[int, list[Item]]:
-        read = read_enqueue(payload)  # the common request, straight from its bytes
+        # The common request, straight from its bytes.
+        read = read_enqueue(payload, self.runtime.options.limits)
         if read is not None:
             return read
         request = parse_strictly(upb.EnqueueRequest, payload, "Enqueue")
