@@ -84,6 +84,18 @@ bench-tf: $(COMPILED) $(TF_STAMP)
 		--compare-pid $$WORKER_PID --compare-label tf-2.21 \
 		--json bench-results/bench-tf.json --plot bench-results/bench-tf.png $(BENCH_ARGS)'
 
+# The worker's instructions per tiny op, counted rather than timed (perf stat, or valgrind's
+# callgrind where perf has no counter): sync and async unary Enqueue at K=1000, at K=1, and
+# grpclib's own floor per RPC (benchmarks/grpclib_floor.py). A few minutes under callgrind;
+# table on stdout, JSON in bench-results/profile.json. Options as in
+# `benchmarks/profile.py -h`; PROFILE_ARGS="--checkout DIR" profiles another checkout's code
+# (a git worktree of an older commit, for a before/after figure: as built there, compiled
+# only if `make compile` ran in it).
+PROFILE_ARGS ?=
+.PHONY: profile
+profile: $(COMPILED)
+	$(BIN)/python benchmarks/profile.py --json bench-results/profile.json $(PROFILE_ARGS)
+
 # A soak: SOAK_CONTEXTS client contexts of mixed traffic (sync and async, tensors, ops, a
 # function, variables, expected errors, contexts recycled and left to expire) for
 # SOAK_MINUTES minutes against a worker in its own process, sampled every second. Fails if

@@ -194,7 +194,7 @@ def encode_results(results: Sequence[QueueResult]) -> bytes | Pieces:
     results carry tensors its ``Pieces``, numbers as views of the arrays (which nothing
     writes to once made: variables and updates are copy-on-write)."""
     if not any(result.tensors for result in results):  # the hot path: shapes only
-        return b"".join(_field(1, _shapes(result.shapes)) for result in results)
+        return b"".join([_shapes_response(result.shapes) for result in results])
     # Tensors: their bytes are not copied here; the transport writes the views.
     parts: list[bytes | memoryview] = []
     for result in results:
@@ -205,6 +205,12 @@ def encode_results(results: Sequence[QueueResult]) -> bytes | Pieces:
         for pieces, length in tensors:
             parts += [_tag(2), _varint(length), *pieces]
     return Pieces(parts)
+
+
+@lru_cache(maxsize=4096)
+def _shapes_response(shapes: tuple[Shape, ...]) -> bytes:
+    """The EnqueueResponse field holding a QueueResponse of ``shapes`` alone."""
+    return _field(1, _shapes(shapes))
 
 
 @lru_cache(maxsize=4096)
