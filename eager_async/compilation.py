@@ -38,6 +38,9 @@ HOT_MODULES = (
     "eager_async.memory",
     "eager_async.kernels.registry",
     "eager_async.kernels.specs",
+    "eager_async.kernels.contract",
+    "eager_async.devices",
+    "eager_async.functions",
 )
 """The modules mypyc compiles: decoding an Enqueue request into records, the handle
 table, the context's prepare step, the executor's inner loop and the op registry."""

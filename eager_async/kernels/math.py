@@ -43,9 +43,7 @@ Ufunc = Callable[..., np.ndarray]
 
 # NumPy 2 returns a 0-d array rather than a NumPy scalar when asked with out=...: the
 # registry would otherwise convert every scalar result (as much as the op itself).
-_ARRAY_OUT: dict[str, object] = (
-    {"out": ...} if int(np.__version__.split(".")[0]) >= 2 else {}
-)
+_ARRAY_OUT = int(np.__version__.split(".")[0]) >= 2
 
 
 def broadcasting(fn: Ufunc) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
@@ -58,11 +56,13 @@ def broadcasting(fn: Ufunc) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     array([ 0.5, -0.5], dtype=float32)
     """
 
-    array_out = _ARRAY_OUT if isinstance(fn, np.ufunc) else {}
+    array_out = isinstance(fn, np.ufunc) and _ARRAY_OUT
 
     def kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         try:
-            return fn(x, y, **array_out)
+            if array_out:
+                return fn(x, y, out=...)
+            return fn(x, y)
         except ValueError:
             raise InvalidArgumentError(
                 f"Incompatible shapes: {shape_str(x.shape)} vs. {shape_str(y.shape)}"

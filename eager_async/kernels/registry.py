@@ -125,7 +125,12 @@ class KernelSpec:
         if binding.strings:
             binding.check_strings(self.name, inputs)
         args = inputs if binding.flat else binding.split(inputs)
-        result = self.kernel(*args, **self._kwargs(binding, self.attr_names))
+        if self.attr_names:
+            result = self.kernel(*args, **self._kwargs(binding, self.attr_names))
+        elif len(args) == 2:  # a binary element-wise op: a plain call, no * or **
+            result = self.kernel(args[0], args[1])
+        else:
+            result = self.kernel(*args)
         if binding.out_counts == (None,):  # one output: most ops, the tiny ones among them
             return [_as_array(result, binding.out_dtypes[0])]
         outputs = _flatten(self.name, result, binding.out_counts)
