@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
+from typing import Final
 
 from .errors import InvalidArgumentError
 
@@ -76,23 +77,33 @@ def _index(text: str) -> int | None:
 _parse = lru_cache(maxsize=1024)(DeviceName.parse)
 
 
-@dataclass(frozen=True)  # no slots: the names are cached per instance
 class WorkerDevices:
-    """The devices of one worker in one context (today: one CPU)."""
+    """The devices of one worker in one context (today: one CPU).
 
-    job: str
-    task: int
-    replica: int = 0
+    >>> WorkerDevices("worker", 1).cpu
+    '/job:worker/replica:0/task:1/device:CPU:0'
+    """
 
-    @cached_property
-    def cpu(self) -> str:
-        """The full name of the worker's CPU."""
-        return f"/job:{self.job}/replica:{self.replica}/task:{self.task}/device:CPU:0"
+    __slots__ = ("cpu", "job", "names", "replica", "task")
 
-    @cached_property
-    def names(self) -> tuple[str, ...]:
-        """Full names of every local device."""
-        return (self.cpu,)
+    def __init__(self, job: str, task: int, replica: int = 0) -> None:
+        self.job: Final = job
+        self.task: Final = task
+        self.replica: Final = replica
+        # Computed once: every op's device is compared with it (a property would
+        # format the name op after op).
+        self.cpu: Final = f"/job:{job}/replica:{replica}/task:{task}/device:CPU:0"
+        self.names: Final = (self.cpu,)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, WorkerDevices) and (self.job, self.task, self.replica) == (
+            other.job, other.task, other.replica)
+
+    def __hash__(self) -> int:
+        return hash((self.job, self.task, self.replica))
+
+    def __repr__(self) -> str:
+        return f"WorkerDevices(job={self.job!r}, task={self.task}, replica={self.replica})"
 
     def resolve(self, name: str) -> str:
         """The local device ``name`` refers to ("" means the CPU); InvalidArgumentError

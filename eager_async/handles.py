@@ -185,7 +185,7 @@ class OpNode:
             specs = tuple(self.kernel.shapes(known, self.attrs))
         # Tensors sent inline with the op live as long as it does: they count too.
         inline = [TensorSpec(a.dtype, a.shape) for a in self.inputs if isinstance(a, np.ndarray)]
-        nbytes = self.quota.reserve_specs((*specs, *inline), self.describe())
+        nbytes = self.quota.reserve_specs((*specs, *inline), self.describe)
         self.charged = nbytes or 0
 
     def _argument(self, index: int, source: NodeInput) -> np.ndarray:

@@ -19,7 +19,7 @@ eager_async.errors.ResourceExhaustedError: Fill (op id 3) needs 4194304 bytes...
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -35,6 +35,11 @@ __all__ = [
     "quota_of_thread",
     "spec_bytes",
 ]
+
+What = str | Callable[[], str]
+"""What holds the bytes, for error messages: a text, or a function that makes it (made
+only when there is an error: an op's name and id formatted op after op cost more than
+the accounting)."""
 
 _LOCK = threading.Lock()  # quotas are charged from kernel threads and the loop alike
 _THREAD = threading.local()
@@ -60,23 +65,23 @@ class MemoryQuota:
         self.max_tensor_bytes = limit if max_tensor_bytes is None else max_tensor_bytes
         self.used = 0
 
-    def check_tensor(self, nbytes: int, what: str) -> None:
+    def check_tensor(self, nbytes: int, what: What) -> None:
         """RESOURCE_EXHAUSTED when one tensor of ``nbytes`` is over max_tensor_bytes."""
         if nbytes > self.max_tensor_bytes:
             raise ResourceExhaustedError(
-                f"{what} would make a tensor of {nbytes} bytes, over this worker's "
+                f"{_said(what)} would make a tensor of {nbytes} bytes, over this worker's "
                 f"max_tensor_bytes ({self.max_tensor_bytes}); raise --max-tensor-bytes "
                 "if it is meant"
             )
 
-    def check_specs(self, specs: Sequence[TensorSpec], what: str) -> None:
+    def check_specs(self, specs: Sequence[TensorSpec], what: What) -> None:
         """Raise as ``reserve_specs`` would, holding nothing (a function's intermediates,
         which live while the call runs)."""
         nbytes = self.reserve_specs(specs, what)
         if nbytes:
             self.release(nbytes)
 
-    def reserve_specs(self, specs: Sequence[TensorSpec], what: str) -> int | None:
+    def reserve_specs(self, specs: Sequence[TensorSpec], what: What) -> int | None:
         """Hold the bytes of tensors of ``specs`` (each checked by ``check_tensor``);
         None, holding nothing, while a dim is unknown."""
         total = 0
@@ -90,7 +95,7 @@ class MemoryQuota:
             self.reserve(total, what)
         return total
 
-    def reserve(self, nbytes: int, what: str) -> None:
+    def reserve(self, nbytes: int, what: What) -> None:
         """Hold ``nbytes`` more for ``what`` (an op, a sent tensor), or raise
         RESOURCE_EXHAUSTED naming the first limit it would pass and hold nothing."""
         with _LOCK:
@@ -98,7 +103,7 @@ class MemoryQuota:
             while quota is not None:
                 if quota.used + nbytes > quota.limit:
                     raise ResourceExhaustedError(
-                        f"{what} needs {nbytes} bytes, and {quota.used} of this worker's "
+                        f"{_said(what)} needs {nbytes} bytes, and {quota.used} of this worker's "
                         f"{quota.name} ({quota.limit}) are held by live tensors: release "
                         f"handles you no longer need, or raise --{quota.name.replace('_', '-')}"
                     )
@@ -121,6 +126,10 @@ class MemoryQuota:
         while quota is not None:
             quota.used += nbytes
             quota = quota.parent
+
+
+def _said(what: What) -> str:
+    return what if isinstance(what, str) else what()
 
 
 def spec_bytes(spec: TensorSpec) -> int | None:
