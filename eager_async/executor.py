@@ -95,11 +95,20 @@ class Executor:
         return self._closed is not None
 
     async def submit(self, nodes: Sequence[OpNode], stop_on_error: bool) -> Batch:
-        """Queue ``nodes`` to run after everything submitted before."""
+        """Queue ``nodes`` to run after everything submitted before (a few cheap ones
+        are run at once when nothing is pending)."""
         if self.closed():
             raise CancelledError(f"the context's queue accepts no more ops: {self._closed}")
         batch = Batch(nodes, stop_on_error)
         self._last = batch
+        if self._queue.empty() and not self._running and _cheap([batch]):
+            # Nothing before it is pending: run it now, rather than two turns of the
+            # loop later through the queue and the worker (one tiny op per request).
+            self._running = [batch]
+            self._run_running()
+            await self._finish_all(self._running)
+            self._running = []
+            return batch
         await self._queue.put(batch)
         if self.closed():  # closed while we waited for room in the queue
             self._cancel([batch])

@@ -31,7 +31,7 @@ import numpy as np
 from ..errors import InvalidArgumentError, NotFoundError
 from .contract import Binding, bind, lookup_def
 from .op_defs import OpDef
-from .specs import VALUE_DTYPES, Shape, TensorSpec
+from .specs import Shape, TensorSpec
 
 __all__ = [
     "Attrs",
@@ -267,12 +267,10 @@ def _memo_key(op: str, specs: Sequence[TensorSpec], attrs: Attrs) -> Hashable | 
     """What a shape rule's answer depends on; None when it cannot be a dict key."""
     inputs = []
     for spec in specs:
-        values = None
-        if spec.value is not None and spec.dtype in VALUE_DTYPES:
-            if spec.value.size > _MAX_KEY_VALUES:
-                return None
-            values = tuple(spec.value.ravel().tolist())
-        inputs.append((spec.dtype, spec.shape, values))
+        key = spec.memo_key(_MAX_KEY_VALUES)
+        if key is None:
+            return None
+        inputs.append(key)
     attrs_key = _attrs_key(attrs)
     return None if attrs_key is None else (op, tuple(inputs), attrs_key)
 

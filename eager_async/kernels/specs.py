@@ -33,12 +33,32 @@ class TensorSpec:
     tenth of a tiny op's cost (every op makes one per input and output).
     """
 
-    __slots__ = ("dtype", "shape", "value")
+    __slots__ = ("_key", "dtype", "shape", "value")
 
     def __init__(self, dtype: np.dtype, shape: Shape, value: np.ndarray | None = None) -> None:
         self.dtype: Final = dtype
         self.shape: Final = shape
         self.value: Final = value
+        self._key: tuple[object, ...] | None = None  # see memo_key
+
+    def memo_key(self, max_values: int) -> tuple[object, ...] | None:
+        """What a shape rule can read of this spec, as a dict key: dtype, shape, and the
+        values of a ``VALUE_DTYPES`` tensor of at most ``max_values`` elements (None,
+        no key, for a larger one). Computed once: a producer's spec is read by every op
+        that consumes it."""
+        key = self._key
+        if key is None:
+            value = self.value
+            values: tuple[object, ...] | None = None
+            if value is not None and self.dtype in VALUE_DTYPES:
+                if value.size > max_values:
+                    key = ()
+                else:
+                    values = tuple(value.ravel().tolist())
+            if key is None:
+                key = (self.dtype, self.shape, values)
+            self._key = key
+        return key or None
 
     def __eq__(self, other: object) -> bool:
         return (
