@@ -447,6 +447,8 @@ class Context:
         """The reply to an item: the output shapes of an op (computed, or inferred)."""
         if isinstance(reply, QueueResult):
             return reply
+        if reply.finished:  # its specs hold the computed shapes (see OpNode.finish)
+            return QueueResult(shapes=tuple([spec.shape for spec in reply.specs]))
         if reply.outputs is not None:
             return QueueResult(shapes=tuple([output.shape for output in reply.outputs]))
         return QueueResult(shapes=tuple([spec.shape for spec in reply.specs]))

@@ -154,8 +154,9 @@ class OpNode:
             self.outputs = outputs
             if self.quota is not None:  # what it made, in place of the estimate
                 made = outputs_bytes(outputs, args)
-                self.quota.adjust(made - self.charged)
-                self.charged = made
+                if made != self.charged:  # the estimate is usually exact: no lock then
+                    self.quota.adjust(made - self.charged)
+                    self.charged = made
         except EagerError as error:
             self.fail(error)
         except MemoryError:
