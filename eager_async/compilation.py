@@ -43,7 +43,10 @@ HOT_MODULES = (
     "eager_async.functions",
 )
 """The modules mypyc compiles: decoding an Enqueue request into records, the handle
-table, the context's prepare step, the executor's inner loop and the op registry."""
+table, the context's prepare step, the executor's inner loop, memory quotas, reply
+encoding, the op registry and its contract, devices and the function library. Kernel
+modules stay interpreted: the registry reads their signatures, which a compiled function
+does not have."""
 
 SHARED_LIBRARY = "eager_async._hot_path__mypyc"
 """The extension module holding the compiled code of every hot module (``setup.py``
