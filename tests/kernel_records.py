@@ -147,7 +147,9 @@ def _assert_same(actual: np.ndarray, expected: np.ndarray, tol: float) -> None:
         np.testing.assert_array_equal(actual, expected)
 
 
-def _compatible(inferred: TensorSpec, actual: np.ndarray) -> bool:
+def compatible(inferred: TensorSpec, actual: np.ndarray) -> bool:
+    """Whether ``actual`` is a tensor ``inferred`` allows: same dtype, and the inferred
+    shape (unknown rank, or -1 dims) matches."""
     if inferred.dtype != actual.dtype:
         return False
     if inferred.shape is None:
@@ -171,12 +173,12 @@ def check_case(case: Case) -> None:
 
     known = spec.shapes(_specs(case.inputs, values=True), case.attrs)
     if case.data_dependent:
-        assert all(_compatible(k, a) for k, a in zip(known, outputs, strict=True)), known
+        assert all(compatible(k, a) for k, a in zip(known, outputs, strict=True)), known
     else:
         assert [(o.dtype, o.shape) for o in known] == [(a.dtype, a.shape) for a in outputs]
     unknown = spec.shapes(_specs(case.inputs, values=False), case.attrs)
     assert len(unknown) == len(outputs)
-    assert all(_compatible(i, a) for i, a in zip(unknown, outputs, strict=True)), unknown
+    assert all(compatible(i, a) for i, a in zip(unknown, outputs, strict=True)), unknown
 
 
 def check_inference(case: Inference) -> None:

@@ -32,7 +32,7 @@ from typing import Any
 import ml_dtypes
 import numpy as np
 import pytest
-from kernel_records import Case, lookup
+from kernel_records import Case, compatible, lookup
 from test_kernel_tables import tables
 
 from eager_async.attrs import FuncAttr
@@ -430,16 +430,6 @@ def _too_big(specs: Sequence[TensorSpec]) -> bool:
     )  # fmt: skip
 
 
-def _fits(spec: TensorSpec, output: np.ndarray) -> bool:
-    if spec.dtype != output.dtype:
-        return False
-    if spec.shape is None:
-        return True
-    return len(spec.shape) == output.ndim and all(
-        d in (-1, n) for d, n in zip(spec.shape, output.shape, strict=True)
-    )
-
-
 def _call(kernel: Any, inputs: list[np.ndarray], attrs: dict[str, Any], draw: Draw
           ) -> str | None:  # fmt: skip
     """A problem with one call of ``kernel``, or None."""
@@ -468,7 +458,7 @@ def _call(kernel: Any, inputs: list[np.ndarray], attrs: dict[str, Any], draw: Dr
     exact = all(s.shape is not None for s in specs) and kernel.name not in _UNCHECKED_SHAPES
     if inferred is not None and exact and len(inferred) == len(outputs):
         for i, (spec, output) in enumerate(zip(inferred, outputs, strict=True)):
-            if not _fits(spec, output):
+            if not compatible(spec, output):
                 return (f"output {i} is {output.dtype}{list(output.shape)}, the shape rule "
                         f"said {spec.dtype}{spec.shape}")
     return None
