@@ -78,10 +78,7 @@ def _read_request(data: bytes, limits: Limits | None) -> tuple[int, list[Item]]:
             context_id = int.from_bytes(data[pos : pos + 8], "little")
             pos += 8
         elif field == 3 and wire == _LENGTH:
-            length, pos = _varint(data, pos)
-            stop = pos + length
-            if stop > end:
-                raise _Declined
+            pos, stop = _span(data, pos, end)
             items.append(_read_item(data, pos, stop, limits))
             pos = stop
         else:
@@ -94,8 +91,8 @@ def _read_item(data: bytes, pos: int, end: int, limits: Limits | None) -> Item:
     key, pos = _varint(data, pos)
     if key & 7 != _LENGTH:
         raise _Declined
-    length, pos = _varint(data, pos)
-    if pos + length != end:  # a second field (or a short one): not for this reader
+    pos, stop = _span(data, pos, end)
+    if stop != end:  # a second field: not for this reader
         raise _Declined
     field = key >> 3
     if field == 2:
@@ -123,10 +120,7 @@ def _read_send_tensor(data: bytes, pos: int, end: int, limits: Limits | None) ->
             continue
         if wire != _LENGTH or field not in (2, 3):
             raise _Declined
-        length, pos = _varint(data, pos)
-        stop = pos + length
-        if stop > end:
-            raise _Declined
+        pos, stop = _span(data, pos, end)
         if field == 2:
             tensors.append(_read_tensor(data, pos, stop, limits))
         elif not seen & 8:
@@ -172,10 +166,7 @@ def _read_tensor(data: bytes, pos: int, end: int, limits: Limits | None) -> np.n
             continue
         if wire != _LENGTH or field not in (2, 4):
             raise _Declined
-        length, pos = _varint(data, pos)
-        stop = pos + length
-        if stop > end:
-            raise _Declined
+        pos, stop = _span(data, pos, end)
         if field == 2:
             shape = data[pos:stop]
         else:
@@ -218,10 +209,7 @@ def _read_operation(data: bytes, pos: int, end: int) -> OpItem:
             continue
         if wire != _LENGTH:
             raise _Declined
-        length, pos = _varint(data, pos)
-        stop = pos + length
-        if stop > end:
-            raise _Declined
+        pos, stop = _span(data, pos, end)
         if field == 10:
             inputs.append(_read_input(data, pos, stop))
         elif field == 3:
@@ -257,8 +245,8 @@ def _read_input(data: bytes, pos: int, end: int) -> HandleRef:
     key, pos = _varint(data, pos)
     if key != (1 << 3 | _LENGTH):
         raise _Declined
-    length, pos = _varint(data, pos)
-    if pos + length != end:
+    pos, stop = _span(data, pos, end)
+    if stop != end:
         raise _Declined
     return _read_handle(data, pos, end)
 
@@ -285,10 +273,7 @@ def _read_handle(data: bytes, pos: int, end: int) -> HandleRef:
             elif field != 5:  # 5: the dtype, which the worker knows already
                 raise _Declined
         elif wire == _LENGTH and field in (3, 4):
-            length, pos = _varint(data, pos)
-            stop = pos + length
-            if stop > end:
-                raise _Declined
+            pos, stop = _span(data, pos, end)
             if field == 3:
                 device = _text(data, pos, stop)
             else:
@@ -299,6 +284,16 @@ def _read_handle(data: bytes, pos: int, end: int) -> HandleRef:
     if pos != end:
         raise _Declined
     return HandleRef(op_id, output_num, device or op_device)
+
+
+def _span(data: bytes, pos: int, end: int) -> tuple[int, int]:
+    """Where the payload of the length-delimited field whose length is at ``pos`` starts
+    and stops; declined when it would run past ``end``."""
+    length, pos = _varint(data, pos)
+    stop = pos + length
+    if stop > end:
+        raise _Declined
+    return pos, stop
 
 
 def _varint(data: bytes, pos: int) -> tuple[int, int]:
@@ -376,10 +371,7 @@ def _checked_entries(entries: bytes) -> tuple[tuple[str, bytes], ...]:
         key, pos = _varint(entries, pos)
         if key != (5 << 3 | _LENGTH):
             raise _Declined
-        length, pos = _varint(entries, pos)
-        stop = pos + length
-        if stop > end:
-            raise _Declined
+        pos, stop = _span(entries, pos, end)
         name, value = _read_entry(entries, pos, stop)
         parse_strictly(upb.AttrValue, value, "Enqueue")
         pairs[name] = value
@@ -397,10 +389,7 @@ def _read_entry(data: bytes, pos: int, end: int) -> tuple[str, bytes]:
         if key & 7 != _LENGTH or field not in (1, 2) or seen >> field & 1:
             raise _Declined
         seen |= 1 << field
-        length, pos = _varint(data, pos)
-        stop = pos + length
-        if stop > end:
-            raise _Declined
+        pos, stop = _span(data, pos, end)
         if field == 1:
             name = _text(data, pos, stop)
         else:
