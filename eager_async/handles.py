@@ -233,15 +233,8 @@ class OpNode:
 def _elements(spec: TensorSpec) -> int:
     """Elements of a tensor of ``spec``; more than any bound while a dim is unknown, or
     for strings (one element can be a gigabyte)."""
-    shape = spec.shape
-    if shape is None or spec.dtype.kind == "O":
-        return _UNKNOWN_SIZE
-    count = 1
-    for dim in shape:
-        if dim < 0:
-            return _UNKNOWN_SIZE
-        count *= dim
-    return count
+    count = spec.elements()
+    return _UNKNOWN_SIZE if count is None or spec.dtype.kind == "O" else count
 
 
 class HandleTable:

@@ -134,14 +134,9 @@ def _said(what: What) -> str:
 
 def spec_bytes(spec: TensorSpec) -> int | None:
     """The bytes of a tensor of ``spec``, or None while a dim is unknown."""
-    shape = spec.shape
-    if shape is None:
+    count = spec.elements()
+    if count is None:
         return None
-    count = 1
-    for dim in shape:
-        if dim < 0:
-            return None
-        count *= dim
     dtype = spec.dtype
     return count * (OBJECT_ELEMENT_BYTES if dtype.kind == "O" else dtype.itemsize)
 

@@ -41,6 +41,22 @@ class TensorSpec:
         self.value: Final = value
         self._key: tuple[object, ...] | None = None  # see memo_key
 
+    def elements(self) -> int | None:
+        """How many elements a tensor of this spec has; None while a dim is unknown.
+
+        >>> TensorSpec(np.dtype("float32"), (2, 3)).elements()
+        6
+        """
+        shape = self.shape
+        if shape is None:
+            return None
+        count = 1
+        for dim in shape:
+            if dim < 0:
+                return None
+            count *= dim
+        return count
+
     def memo_key(self, max_values: int) -> tuple[object, ...] | None:
         """What a shape rule can read of this spec, as a dict key: dtype, shape, and the
         values of a ``VALUE_DTYPES`` tensor of at most ``max_values`` elements (None,
