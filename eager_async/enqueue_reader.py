@@ -34,7 +34,7 @@ from .errors import EagerError
 from .limits import Limits
 from .records import DecrefItem, HandleRef, Item, OpItem, SendTensorItem
 from .strict import parse_strictly
-from .tensors import decode_tensor
+from .tensors import decode_content
 from .wire import decode_attr_entries
 
 __all__ = ["read_enqueue"]
@@ -132,19 +132,6 @@ def _read_send_tensor(data: bytes, pos: int, end: int, limits: Limits | None) ->
     return SendTensorItem(op_id, tuple(tensors), device)
 
 
-class _ContentTensor:
-    """The fields ``decode_tensor`` reads of a TensorProto whose numbers are all in
-    ``tensor_content``, here a view of the request's bytes (a large tensor is not
-    copied out of it)."""
-
-    __slots__ = ("dtype", "tensor_content", "tensor_shape")
-
-    def __init__(self, dtype: int, shape: Any, content: memoryview) -> None:
-        self.dtype = dtype
-        self.tensor_shape = shape
-        self.tensor_content = content
-
-
 def _read_tensor(data: bytes, pos: int, end: int, limits: Limits | None) -> np.ndarray:
     """A TensorProto of numbers in ``tensor_content`` (strings, values in the typed
     fields, and anything else are declined)."""
@@ -175,7 +162,7 @@ def _read_tensor(data: bytes, pos: int, end: int, limits: Limits | None) -> np.n
     if not content or dtype == _DT_STRING:
         raise _Declined
     tensor_shape = parse_strictly(upb.TensorShapeProto, shape, "Enqueue")
-    return decode_tensor(_ContentTensor(dtype, tensor_shape, content), limits)  # type: ignore[arg-type]
+    return decode_content(dtype, tensor_shape, content, limits)
 
 
 def _read_operation(data: bytes, pos: int, end: int) -> OpItem:

@@ -14,7 +14,6 @@ its ``tensor_content``; here the numbers are read where they are.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import numpy as np
 
@@ -22,7 +21,7 @@ from . import upb
 from .dtypes import DataType
 from .errors import DataLossError
 from .kernels.io_ops.coding import read_varint
-from .tensors import decode_tensor
+from .tensors import decode_content, decode_tensor
 
 __all__ = ["RawReply", "decode_recv_tensor_response"]
 
@@ -56,16 +55,6 @@ def decode_recv_tensor_response(data: bytes) -> tuple[np.ndarray | None, bool]:
     return (None if tensor is None else _tensor_of(tensor)), dead
 
 
-class _ContentTensor:
-    """The fields ``decode_tensor`` reads of a TensorProto whose numbers are all in
-    ``tensor_content`` (held as a view)."""
-
-    __slots__ = ("dtype", "tensor_content", "tensor_shape")
-
-    def __init__(self, dtype: int, shape: Any, content: memoryview) -> None:
-        self.dtype, self.tensor_shape, self.tensor_content = dtype, shape, content
-
-
 def _tensor_of(view: memoryview) -> np.ndarray:
     dtype, shape, content, other = 0, memoryview(b""), None, False
     for number, value in _fields(view):
@@ -79,9 +68,7 @@ def _tensor_of(view: memoryview) -> np.ndarray:
             other = True
     if content is None or other or dtype == int(DataType.DT_STRING):
         return decode_tensor(upb.TensorProto.FromString(bytes(view)))
-    # decode_tensor reads only dtype, tensor_shape and tensor_content of its argument.
-    return decode_tensor(_ContentTensor(dtype, upb.TensorShapeProto.FromString(bytes(shape)),  # type: ignore[arg-type]
-                                        content))  # fmt: skip
+    return decode_content(dtype, upb.TensorShapeProto.FromString(bytes(shape)), content)
 
 
 def _fields(view: memoryview) -> Iterator[tuple[int, int | memoryview]]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +32,7 @@ __all__ = [
     "OBJECT_ELEMENT_BYTES",
     "STRING_CHUNK",
     "content_of",
+    "decode_content",
     "decode_shape",
     "decode_tensor",
     "element_bytes",
@@ -169,6 +171,27 @@ def decode_tensor(proto: TensorProto, limits: Limits | None = None) -> np.ndarra
             _check_strings(what, longest, limits)
         return strings.reshape(shape)
     return _from_content(content, np_dtype, count, what).reshape(shape)
+
+
+class _ContentTensor:
+    """The fields ``decode_tensor`` reads of a TensorProto whose numbers are all in
+    ``tensor_content``."""
+
+    __slots__ = ("dtype", "tensor_content", "tensor_shape")
+
+    def __init__(self, dtype: int, shape: Any, content: bytes | memoryview) -> None:
+        self.dtype = dtype
+        self.tensor_shape = shape
+        self.tensor_content = content
+
+
+def decode_content(
+    dtype: int, shape: Any, content: bytes | memoryview, limits: Limits | None = None
+) -> np.ndarray:
+    """``decode_tensor`` of the TensorProto of ``dtype`` and ``shape`` (a
+    TensorShapeProto) whose numbers are ``content``: a view of the message it came in
+    (a request, a peer's reply), so a large tensor is not copied out of it."""
+    return decode_tensor(_ContentTensor(dtype, shape, content), limits)  # type: ignore[arg-type]
 
 
 def encode_tensor(array: np.ndarray | np.generic) -> TensorProto:
