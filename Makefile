@@ -187,3 +187,14 @@ INTEROP_CLUSTER_ARGS ?=
 .PHONY: interop-cluster
 interop-cluster: $(COMPILED) $(TF_STAMP)
 	$(BIN)/python tests/interop/cluster_run.py --tf-python $(TF_PYTHON) $(INTEROP_CLUSTER_ARGS)
+
+# What a plain `pip install .` weighs, in a fresh venv from a clean copy of the checkout:
+# site-packages (total and the 10 largest distributions) and the median wall time of
+# `import eager_async` and of loading the server, over 5 runs. Needs the network unless
+# pip's cache has every wheel. INSTALL_WEIGHT_ARGS="--pure" skips mypyc;
+# JSON in bench-results/install-weight.json.
+INSTALL_WEIGHT_ARGS ?=
+.PHONY: install-weight
+install-weight: $(STAMP)
+	$(BIN)/python benchmarks/install_weight.py --json bench-results/install-weight.json $(INSTALL_WEIGHT_ARGS)
+

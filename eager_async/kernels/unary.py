@@ -24,9 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.special
 
 from ..errors import InvalidArgumentError
+from . import special
 from ._checks import BOOL, COMPLEX, FLOAT32, HALVES, DTypes, allowed_dtype, tf_name
 from .contract import lookup_def
 from .registry import Shape, TensorSpec, op, same_shape
@@ -76,10 +76,15 @@ def _rsqrt(x: np.ndarray) -> np.ndarray:
     return 1 / root
 
 
-def _digamma(x: np.ndarray) -> np.ndarray:
-    # Eigen (TF's digamma) gives NaN at the poles 0, -1, -2, ...; SciPy gives -inf at 0.
-    y = scipy.special.psi(x)
-    return np.where((x <= 0) & (np.floor(x) == x), np.nan, y)
+# TF 2.21's double Erf is NaN from here up: x*x overflows inside its approximation.
+_ERF_NAN_FROM = 1.3407807830046643e154
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    y = special.erf(x)
+    if x.dtype == np.float64:
+        y[np.abs(x) >= _ERF_NAN_FROM] = np.nan
+    return y
 
 
 def _conj_shape(x: TensorSpec | np.ndarray) -> Shape:
@@ -145,10 +150,10 @@ UNARY_OPS: dict[str, Unary] = {row.name: row for row in (
     # raw Round kernel answers 0 for them, a bug tf.round avoids by not calling it).
     Unary("Round", np.round),
     Unary("Rint", np.rint),
-    Unary("Erf", scipy.special.erf),
-    Unary("Erfc", scipy.special.erfc),
-    Unary("Lgamma", scipy.special.gammaln),  # log|Gamma(x)|: +inf at the poles, as C's
-    Unary("Digamma", _digamma),
+    Unary("Erf", _erf),                     # float64: NaN from |x| ~ 2**512 up, as TF
+    Unary("Erfc", special.erfc),
+    Unary("Lgamma", special.lgamma),        # log|Gamma(x)|: +inf at the poles, as C's
+    Unary("Digamma", special.digamma),      # NaN at the poles 0, -1, -2, ..., as Eigen's
     Unary("IsNan", np.isnan),
     Unary("IsInf", np.isinf),
     Unary("IsFinite", np.isfinite),
