@@ -14,11 +14,14 @@
     ├── PermissionDeniedError       PERMISSION_DENIED  the caller asked for what a worker refuses
     ├── DataLossError               DATA_LOSS          the caller's data cannot be kept whole
     ├── UnavailableError            UNAVAILABLE        a peer task cannot be reached
+    ├── UnauthenticatedError        UNAUTHENTICATED    the caller's token was missing or wrong
+    ├── UnknownError                UNKNOWN            a worker answered a status it did not explain
     ├── PeerError                   (the peer's)       a peer task answered with a status no
     │                                                  other class carries (ABORTED, ...)
     └── UnimplementedError          UNIMPLEMENTED      the caller asked for something not built
 
 A peer's error keeps its status: ``PeerError.of`` picks the class of that status.
+On the client, ``error_for_status`` turns a worker's answer into the class of its status.
 
 Only ``service.py`` turns these into transport statuses; everything else raises them.
 """
@@ -43,8 +46,11 @@ __all__ = [
     "PermissionDeniedError",
     "ResourceExhaustedError",
     "StatusCode",
+    "UnauthenticatedError",
     "UnavailableError",
     "UnimplementedError",
+    "UnknownError",
+    "error_for_status",
 ]
 
 
@@ -67,6 +73,7 @@ class StatusCode(enum.IntEnum):
     INTERNAL = 13
     UNAVAILABLE = 14
     DATA_LOSS = 15
+    UNAUTHENTICATED = 16
 
 
 class EagerError(Exception):
@@ -201,6 +208,40 @@ class PeerError(EagerError):
         return kind(message)
 
 
+class UnauthenticatedError(EagerError):
+    """The caller sent no bearer token, or one the worker does not know (a worker started
+    with ``--token-file``): pass ``token=`` to ``EagerClient``."""
+
+    code = StatusCode.UNAUTHENTICATED
+
+
+class UnknownError(EagerError):
+    """A worker or the transport answered UNKNOWN: a status nobody explained (usually a
+    server that is not eager_async, or a bug on its side)."""
+
+    code = StatusCode.UNKNOWN
+
+
+def error_for_status(code: StatusCode | int, message: str) -> EagerError:
+    """The error of this tree for a gRPC status a worker answered with ``message``: the
+    client's one mapping (ABORTED is an ``AbortedError``, DEADLINE_EXCEEDED a
+    ``DeadlineExceededError``, INTERNAL a plain ``EagerError``; a status no class
+    carries, such as ALREADY_EXISTS, a ``PeerError`` of that status).
+
+    >>> error_for_status(StatusCode.DEADLINE_EXCEEDED, "too slow").code
+    <StatusCode.DEADLINE_EXCEEDED: 4>
+    >>> type(error_for_status(3, "bad")).__name__
+    'InvalidArgumentError'
+    """
+    code = StatusCode(code)
+    if code is StatusCode.OK:
+        raise ValueError("status OK is not an error")
+    kind = _CLIENT_BY_CODE.get(code) or _BY_CODE.get(code)
+    if kind is None:
+        return PeerError.of(code, message)
+    return kind(message)
+
+
 _BY_CODE: dict[StatusCode, type[EagerError]] = {
     StatusCode.INVALID_ARGUMENT: InvalidArgumentError,
     StatusCode.NOT_FOUND: NotFoundError,
@@ -212,4 +253,14 @@ _BY_CODE: dict[StatusCode, type[EagerError]] = {
     StatusCode.PERMISSION_DENIED: PermissionDeniedError,
     StatusCode.DATA_LOSS: DataLossError,
     StatusCode.UNAVAILABLE: UnavailableError,
+}
+
+# What a client reads a worker's status as; beside _BY_CODE, statuses a worker's own
+# answer means plainly (a peer's ABORTED, above, is about that peer).
+_CLIENT_BY_CODE: dict[StatusCode, type[EagerError]] = {
+    StatusCode.ABORTED: AbortedError,
+    StatusCode.DEADLINE_EXCEEDED: DeadlineExceededError,
+    StatusCode.UNAUTHENTICATED: UnauthenticatedError,
+    StatusCode.UNKNOWN: UnknownError,
+    StatusCode.INTERNAL: EagerError,
 }
