@@ -17,7 +17,7 @@ from eager_async.bench.worker import started_worker
 pytest.importorskip("grpc")
 
 TINY_ARGS = ["--quick", "--ops", "100", "--batch-sizes", "1,10", "--matmul-size", "16",
-             "--transfer-mib", "1", "--repeat", "2"]
+             "--transfer-mib", "1", "--repeat", "2", "--many-contexts", "4"]
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +31,7 @@ def check_results(document: dict[str, Any], roles: tuple[str, ...]) -> None:
     found = {(r["scenario"], r["k"]) for r in document["results"]}
     expected = {(name, k if scenario.batched else None)
                 for name, scenario in bench.SCENARIOS.items() for k in (1, 10)}
+    expected.remove(("many-contexts", 10))  # one op per request, whatever --batch-sizes says
     assert found == expected
     for result in document["results"]:
         for role in roles:
@@ -38,7 +39,10 @@ def check_results(document: dict[str, Any], roles: tuple[str, ...]) -> None:
             assert figures["error"] is None, (result["scenario"], role, figures["error"])
             assert len(figures["runs"]) == 2
             assert figures["median"] > 0 and all(run > 0 for run in figures["runs"])
+            assert figures["min"] <= figures["median"] <= figures["max"]
             assert figures["client_cpu_s"] >= 0
+            latency = figures["latency_ms"]
+            assert 0 < latency["p50"] <= latency["p90"] <= latency["p99"], result["scenario"]
 
 
 def test_cli_against_a_given_worker(worker: tuple[str, int], tmp_path: Path,

@@ -1,15 +1,20 @@
-"""The benchmark harness behind ``python -m eager_async bench``.
+"""The benchmark harness behind ``python -m eager_async bench`` (docs/benchmark.md).
 
 It measures an EagerService worker from a grpcio client in this process: tiny-op
-throughput by protocol mode and batch size, a MatMul chain, big-tensor push and pull,
-CPU per op on both sides, and how far each worker's peak RSS rose during a run. It
-starts its own worker unless given ``--address``, and with ``--compare`` runs the same
-requests against a second worker (TensorFlow's, say) in alternation. Modules:
-``workloads`` (what is sent), ``runner`` (how it is timed), ``report`` (table, JSON,
-plot), ``worker`` (the processes), ``options`` and ``command`` (the command line and a
-whole run).
+throughput by protocol mode and batch size (closed or open loop, over several
+connections and contexts, or many contexts at once), a MatMul chain, big-tensor push
+and pull, request latency percentiles, CPU per op on both sides, and how far each
+worker's peak RSS rose during a run. It starts its own worker unless given
+``--address``, and with ``--compare`` runs the same requests against a second worker
+(TensorFlow's, say) in alternation; ``--baseline`` compares with an earlier run.
+Modules: ``workloads`` (what is sent), ``lanes`` (how a tiny-op run sends it),
+``runner`` (each scenario's runs), ``session`` (connections and clocks), ``worker`` (the
+processes), ``report`` (summaries and JSON), ``environment`` (what it ran on),
+``baseline``, ``table``, ``plot``, ``progress``, ``options`` and ``command`` (the
+command line and a whole run).
 
-grpcio and matplotlib (the ``bench`` extra) are imported only when a benchmark runs.
+grpcio, rich and matplotlib (the ``bench`` extra) are imported only when a benchmark
+runs; without matplotlib it runs as with ``--no-plot``.
 
 >>> from eager_async import bench
 >>> bench.main(bench.parse(["--quick", "--scenarios", "tiny"]))   # doctest: +SKIP
@@ -20,7 +25,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .options import BenchOptions, add_arguments, options_from_args, parse
+from .options import BenchOptions, Load, add_arguments, options_from_args, parse
 from .worker import BenchError
 from .workloads import QUICK, SCENARIOS, Scenario, Sizes
 
@@ -32,6 +37,7 @@ __all__ = [
     "SCENARIOS",
     "BenchError",
     "BenchOptions",
+    "Load",
     "Scenario",
     "Sizes",
     "add_arguments",

@@ -9,16 +9,39 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .workloads import QUICK, SCENARIOS, TINY, Sizes
 
-__all__ = ["BenchOptions", "add_arguments", "options_from_args", "parse"]
+__all__ = ["BenchOptions", "Load", "add_arguments", "options_from_args", "parse"]
 
 DEFAULT_SIZES = Sizes()
 _GROUPS = {"all": tuple(SCENARIOS), "tiny": TINY, "transfer": ("push", "pull")}
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    """How requests are offered. In a tiny-op run ``clients`` connections each drive
+    ``contexts`` contexts at once, every context sending the scenario's whole list of
+    requests; ``rate`` (ops/s, over all contexts) sends on a schedule without waiting
+    for replies (open loop; latency counts from the scheduled time). ``duration``
+    repeats every scenario's passes until that many seconds of timed work.
+
+    >>> Load(clients=2, contexts=3).lanes
+    6
+    """
+
+    clients: int = 1
+    contexts: int = 1
+    rate: float | None = None
+    duration: float | None = None
+
+    @property
+    def lanes(self) -> int:
+        """Contexts driven at once in a tiny-op run."""
+        return self.clients * self.contexts
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +61,8 @@ class BenchOptions:
     plot_path: Path | None = Path("bench-results/bench.png")
     timeout: float = 600.0
     progress: bool | None = None
+    load: Load = Load()
+    baseline: Path | None = None
 
 
 def _scenario_list(text: str) -> tuple[str, ...]:
@@ -59,6 +84,18 @@ def _int_list(text: str) -> tuple[int, ...]:
     if not values or min(values) < 1:
         raise argparse.ArgumentTypeError("batch sizes must be positive")
     return values
+
+
+def _positive(kind: type[int] | type[float]) -> Callable[[str], float]:
+    def convert(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be above 0: {text!r}")
+        return value
+    return convert
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -87,16 +124,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, default=Path("bench-results/bench.json"),
                         metavar="PATH", help="where to write results (default %(default)s)")
     parser.add_argument("--plot", type=Path, default=Path("bench-results/bench.png"),
-                        metavar="PATH", help="throughput-vs-K plot (default %(default)s)")
+                        metavar="PATH", help="PNG: tiny ops vs K, MatMul and transfers, "
+                        "log scales with min-max spread (default %(default)s)")
     parser.add_argument("--no-plot", action="store_true", help="write no plot")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per RPC")
+    load = parser.add_argument_group("load", "how requests are offered (docs/benchmark.md)")
+    load.add_argument("--duration", type=_positive(float), metavar="SECONDS",
+                      help="run each scenario for a time: whole passes (fresh contexts each) "
+                      "repeat until this many seconds of timed work (default: one pass)")
+    load.add_argument("--clients", type=_positive(int), default=1, metavar="N",
+                      help="connections to each worker; tiny-op runs drive them all at "
+                      "once, and many-contexts spreads its contexts over them (default 1)")
+    load.add_argument("--contexts", type=_positive(int), default=1, metavar="M",
+                      help="contexts each connection drives at once in a tiny-op run, each "
+                      "sending all of the run's requests (default 1)")
+    load.add_argument("--rate", type=_positive(float), metavar="OPS_PER_S",
+                      help="open loop: send requests on a schedule of this many ops/s "
+                      "(all contexts together) without waiting for replies; latency "
+                      "counts from the scheduled time (default: closed loop)")
+    load.add_argument("--many-contexts", type=_positive(int), metavar="N",
+                      help="contexts the many-contexts scenario runs at once, each "
+                      "sending --ops/500 single-op requests (default 128)")
+    parser.add_argument("--baseline", type=Path, metavar="FILE",
+                        help="a JSON file of an earlier run: print and record this run's "
+                        "ratio to it, flagging changes beyond its min-max spread")
 
 
 def options_from_args(args: argparse.Namespace) -> BenchOptions:
     """BenchOptions from arguments parsed by a parser given ``add_arguments``."""
     sizes = QUICK if args.quick else DEFAULT_SIZES
     overrides = {"ops": args.ops, "batch_sizes": args.batch_sizes,
-                 "matmul_n": args.matmul_size, "transfer_mib": args.transfer_mib}
+                 "matmul_n": args.matmul_size, "transfer_mib": args.transfer_mib,
+                 "many_contexts": args.many_contexts}
     sizes = dataclasses.replace(sizes, **{k: v for k, v in overrides.items() if v is not None})
     repeat = args.repeat if args.repeat is not None else (1 if args.quick else 3)
     return BenchOptions(
@@ -104,6 +163,9 @@ def options_from_args(args: argparse.Namespace) -> BenchOptions:
         compare_label=args.compare_label, scenarios=args.scenarios, sizes=sizes,
         repeat=max(1, repeat), json_path=args.json,
         plot_path=None if args.no_plot else args.plot, timeout=args.timeout,
+        load=Load(clients=int(args.clients), contexts=int(args.contexts), rate=args.rate,
+                  duration=args.duration),
+        baseline=args.baseline,
     )
 
 

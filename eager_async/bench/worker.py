@@ -7,7 +7,6 @@ the CPU time and peak memory of their processes.
 
 from __future__ import annotations
 
-import os
 import queue
 import re
 import subprocess
@@ -22,6 +21,7 @@ from pathlib import Path
 __all__ = [
     "BenchError",
     "Target",
+    "cpu_clock",
     "process_cpu_seconds",
     "process_peak_rss",
     "reset_process_peak_rss",
@@ -54,6 +54,10 @@ class Target:
         """User + system CPU seconds the worker process has used, or None if unknown."""
         return None if self.pid is None else process_cpu_seconds(self.pid)
 
+    def cpu_clock(self) -> str | None:
+        """Which clock ``cpu_seconds`` reads (see ``cpu_clock``), or None if unknown."""
+        return None if self.pid is None else cpu_clock(self.pid)
+
     def reset_peak_rss(self) -> int | None:
         """Start measuring the worker's peak RSS afresh; its RSS now, in bytes (None if
         unknown)."""
@@ -65,16 +69,45 @@ class Target:
 
 
 def process_cpu_seconds(pid: int) -> float | None:
-    """utime + stime of process ``pid`` (all its threads) from ``/proc``; None where there
-    is no ``/proc`` or no such process. The resolution is one clock tick (usually 10 ms)."""
+    """CPU seconds process ``pid`` has used (all its threads), or None if unknown. See
+    ``cpu_clock`` for where the figure comes from."""
+    reading = _cpu_reading(pid)
+    return None if reading is None else reading[0]
+
+
+def cpu_clock(pid: int) -> str | None:
+    """Which clock ``process_cpu_seconds(pid)`` reads: ``schedstat`` (Linux: the sum of
+    every thread's run time in ``/proc/PID/task/*/schedstat``, in nanoseconds),
+    ``psutil`` (user + system time, in clock ticks of about 10 ms on Linux) where there
+    is no schedstat, or None where neither can read the process.
+
+    >>> import os
+    >>> cpu_clock(os.getpid()) in ("schedstat", "psutil", None)
+    True
+    """
+    reading = _cpu_reading(pid)
+    return None if reading is None else reading[1]
+
+
+def _cpu_reading(pid: int) -> tuple[float, str] | None:
+    # A thread that exits between two readings takes its run time with it: the worker's
+    # threads (event loop, executor pool) live as long as it does, so a run loses none.
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        nanoseconds = sum(int(path.read_text().split()[0])
+                          for path in Path(f"/proc/{pid}/task").glob("*/schedstat"))
+    except (OSError, ValueError, IndexError):
+        nanoseconds = 0
+    if nanoseconds:
+        return nanoseconds / 1e9, "schedstat"
+    try:
+        import psutil  # type: ignore[import-untyped]
+    except ImportError:
         return None
-    # The command name (field 2) is in parentheses and may hold spaces: split after it.
-    fields = stat.rpartition(")")[2].split()
-    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
-    return (utime + stime) / os.sysconf("SC_CLK_TCK")
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:  # no such process, or no right to read it
+        return None
+    return times.user + times.system, "psutil"
 
 
 def reset_process_peak_rss(pid: int) -> int | None:

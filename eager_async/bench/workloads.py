@@ -84,6 +84,9 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              "async context, StreamingEnqueue pipelined, then WaitQueueDone", batched=True),
     Scenario("sync-stream", "ops/s", True,
              "sync context, StreamingEnqueue in lock step", batched=True),
+    Scenario("many-contexts", "ops/s", True,
+             "many async contexts at once, each sending unary Enqueues of one op, then "
+             "WaitQueueDone", batched=True),
     Scenario("matmul", "s", False,
              "chained float32 MatMuls in one sync Enqueue, then a fetch of the result"),
     Scenario("push", "MB/s", True, "a float32 tensor sent by send_tensor (sync context)"),
@@ -96,9 +99,11 @@ class Sizes:
     """How much each scenario sends.
 
     K = 1 sends ``ops // 10`` ops: one round trip per op makes it the slowest mode.
+    ``many-contexts`` runs ``many_contexts`` contexts at once, each sending
+    ``ops // 500`` ops (at least one), one op per request.
 
-    >>> Sizes().ops_for(1), Sizes().ops_for(100)
-    (2000, 20000)
+    >>> Sizes().ops_for(1), Sizes().ops_for(100), Sizes().ops_per_context
+    (2000, 20000, 40)
     """
 
     ops: int = 20000
@@ -106,6 +111,12 @@ class Sizes:
     matmul_n: int = 1024
     matmul_chain: int = 20
     transfer_mib: int = 64
+    many_contexts: int = 128
+
+    @property
+    def ops_per_context(self) -> int:
+        """Ops each of the ``many-contexts`` scenario's contexts sends."""
+        return max(1, self.ops // 500)
 
     def ops_for(self, k: int) -> int:
         """Ops sent for batch size ``k``: a whole number of requests, at least one."""
