@@ -198,3 +198,18 @@ INSTALL_WEIGHT_ARGS ?=
 install-weight: $(STAMP)
 	$(BIN)/python benchmarks/install_weight.py --json bench-results/install-weight.json $(INSTALL_WEIGHT_ARGS)
 
+# The worker's container image (Dockerfile; docs/operations-lifecycle.md: Container), tagged
+# with the package's version and latest. Where docker or its daemon is missing it says so and
+# succeeds: a machine without docker still runs every other target.
+DOCKER ?= docker
+IMAGE ?= eager-async
+.PHONY: docker
+docker:
+	@if ! command -v $(DOCKER) >/dev/null 2>&1; then \
+		echo "make docker: $(DOCKER) is not installed; no image built"; \
+	elif ! $(DOCKER) info >/dev/null 2>&1; then \
+		echo "make docker: the $(DOCKER) daemon is not reachable ($(DOCKER) info failed); no image built"; \
+	else \
+		version=$$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml); \
+		$(DOCKER) build -t $(IMAGE):$$version -t $(IMAGE):latest . ; \
+	fi

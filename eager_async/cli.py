@@ -13,11 +13,18 @@ import shlex
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from importlib import metadata
 from pathlib import Path
 
+from grpclib.exceptions import GRPCError, StreamTerminatedError
+
 from . import bench
+from .exit_status import ExitStatus
+from .health import check_health
 from .limits import Limits
 from .local_cluster import LocalCluster, LocalClusterError, Task
+from .log_format import LOG_FORMATS, configure_logging
+from .metrics import MetricsEndpointError
 from .runtime import RuntimeOptions
 from .security import Security, read_tokens
 from .server import EagerServer
@@ -28,6 +35,7 @@ __all__ = ["main"]
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m eager_async")
+    parser.add_argument("--version", action="version", version=f"eager_async {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser(
         "serve",
@@ -37,11 +45,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "a flag given on the command line wins.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=50051, help="port (0 picks a free one)")
+    serve.add_argument(
+        "--port", type=_port_or_free, default=50051, help="port (0 picks a free one)"
+    )
     serve.add_argument("--job", default="worker", help="job name when a client sends none")
     serve.add_argument("--task", type=int, default=0, help="task index when a client sends none")
     _add_worker_options(serve)
     _add_security_options(serve)
+    _add_observability_options(serve)
     cluster = commands.add_parser(
         "cluster",
         usage="%(prog)s --workers N [--ps M] [options]",
@@ -91,9 +102,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             "bench", help="measure a worker (ours, started unless --address; --compare another)"
         )
     )
+    _add_health_command(commands)
     for worker_parser in (serve, cluster):
         _defaults_from_environment(worker_parser)
     args = parser.parse_args(argv)
+    if args.command == "health":
+        return _health(args)
     if args.command == "bench":
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         return bench.main(bench.options_from_args(args))
@@ -106,9 +120,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not isinstance(logging.getLevelName(args.log_level.upper()), int):
             parser.error(f"--log-level {args.log_level}: not a logging level")
         return _run_cluster(args)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    try:
+        configure_logging(args.log_level, args.log_format, http2=args.log_http2)
+    except ValueError as error:
+        parser.error(str(error))
     try:
         limits = _limits(args)
     except ValueError as error:
@@ -125,12 +140,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             "clients may read and write files under %s (--allow-file-io)", options.file_root
         )
     server = EagerServer(
-        args.host, args.port, threads=args.threads, options=options, security=security
-    )
+        args.host, args.port, threads=args.threads, options=options, security=security,
+        metrics_port=args.metrics_port, metrics_host=args.metrics_host,
+        access_log=args.access_log,
+    )  # fmt: skip
     _tune_garbage_collection()
     _favour_the_event_loop()
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        runner.run(_serve_until_signalled(server))
+    try:
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(_serve_until_signalled(server))
+    except _CannotListenError as error:
+        print(f"{parser.prog} serve: error: cannot listen on {args.host}:{args.port}: "
+              f"{error}", file=sys.stderr)  # fmt: skip
+        return ExitStatus.CANNOT_LISTEN
+    except MetricsEndpointError as error:
+        print(f"{parser.prog} serve: error: {error}", file=sys.stderr)
+        return ExitStatus.CANNOT_LISTEN
     if server.kernels_abandoned:
         # Their threads would keep the interpreter from exiting: leave without them.
         logging.shutdown()
@@ -220,6 +245,52 @@ def _defaults_from_environment(parser: argparse.ArgumentParser) -> None:
             parser.set_defaults(**{action.dest: value.lower() in ("1", "true", "yes", "on")})
         else:
             parser.set_defaults(**{action.dest: value})
+
+
+def _add_observability_options(parser: argparse.ArgumentParser) -> None:
+    # `serve` only: metrics, and how the log looks (docs/operations-metrics.md).
+    group = parser.add_argument_group(
+        "metrics and logs", "Prometheus metrics over HTTP, the log's format, the access "
+        "log (docs/operations-metrics.md)",
+    )  # fmt: skip
+    group.add_argument(
+        "--metrics-port", metavar="PORT", type=_port_or_free, default=None,
+        help="serve Prometheus metrics at http://HOST:PORT/metrics (0: a free port, "
+        "logged); default: no metrics",
+    )  # fmt: skip
+    group.add_argument(
+        "--metrics-host", metavar="HOST", default=None,
+        help="address the metrics endpoint binds (default: --host)",
+    )  # fmt: skip
+    group.add_argument(
+        "--log-format", metavar="|".join(LOG_FORMATS), type=_log_format, default="text",
+        help="text (default), or json: one JSON object per line",
+    )  # fmt: skip
+    group.add_argument(
+        "--access-log", action="store_true",
+        help="log an INFO line per RPC on the logger eager_async.access (default: none; "
+        "a line costs ~14 us, as much as a tiny op)",
+    )  # fmt: skip
+    group.add_argument(
+        "--log-http2", action="store_true",
+        help="let the HTTP/2 layers (grpclib, h2, hpack) log below WARNING too; at "
+        "--log-level debug they log every frame",
+    )  # fmt: skip
+
+
+def _port_or_free(text: str) -> int:
+    port = int(text)
+    if not 0 <= port < 65536:
+        raise argparse.ArgumentTypeError(f"not a port: {port} (0 picks a free one)")
+    return port
+
+
+def _log_format(text: str) -> str:
+    # A type rather than choices: argparse checks a default (from the environment)
+    # against the type, never against choices.
+    if text not in LOG_FORMATS:
+        raise argparse.ArgumentTypeError(f"not one of {', '.join(LOG_FORMATS)}: {text!r}")
+    return text
 
 
 def _add_security_options(parser: argparse.ArgumentParser) -> None:
@@ -418,10 +489,67 @@ async def _serve_until_signalled(server: EagerServer) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    await server.start()
+    try:
+        await server.start()
+    except MetricsEndpointError:
+        raise
+    except OSError as error:  # the address: bind() said no
+        raise _CannotListenError(error.strerror or str(error)) from None
     try:
         await stop.wait()
         logging.getLogger(__name__).info("signal received, shutting down")
     finally:
         server.close()
         await server.wait_closed()
+
+
+class _CannotListenError(Exception):
+    """``serve`` could not bind its address (the reason is the message)."""
+
+
+def _version() -> str:
+    try:
+        return metadata.version("eager_async")
+    except metadata.PackageNotFoundError:  # run from a checkout that is not installed
+        from . import __version__
+
+        return __version__
+
+
+def _add_health_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    health = commands.add_parser(
+        "health",
+        help="ask a worker's grpc.health.v1.Health; exit 0 when SERVING, 1 otherwise "
+        "(a container's HEALTHCHECK, a probe)",
+    )
+    health.add_argument("address", metavar="HOST:PORT", type=_host_port)
+    health.add_argument(
+        "--service", default="", help="a service's name, e.g. tensorflow.eager.EagerService "
+        "(default: the worker as a whole)",
+    )  # fmt: skip
+    health.add_argument(
+        "--timeout", type=float, default=5.0, metavar="SECONDS",
+        help="how long to wait for the answer (default 5)",
+    )  # fmt: skip
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, colon, port = text.rpartition(":")
+    if not colon or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"not HOST:PORT: {text!r} (e.g. 127.0.0.1:50051)")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _health(args: argparse.Namespace) -> int:
+    # Docker reads any status but 0 and 1 as a broken check: every failure here is 1.
+    host, port = args.address
+    try:
+        status = asyncio.run(check_health(host, port, args.service, args.timeout))
+    except GRPCError as error:
+        status = f"{error.status.name} {error.message or ''}".strip()
+    except (OSError, StreamTerminatedError) as error:
+        status = f"UNREACHABLE {error}"
+    except TimeoutError:
+        status = f"UNREACHABLE no answer within {args.timeout:g} s"
+    print(status)
+    return ExitStatus.OK if status == "SERVING" else ExitStatus.FAILED

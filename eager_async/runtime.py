@@ -34,6 +34,7 @@ from .errors import (
     ContextNotFoundError,
     InvalidArgumentError,
     ResourceExhaustedError,
+    UnavailableError,
 )
 from .limits import Limits
 from .memory import MemoryQuota
@@ -92,6 +93,7 @@ class Runtime:
         self._contexts: dict[int, Context] = {}
         self._owners: dict[int, Identity] = {}  # context id -> its creator, when known
         self._sweeper: asyncio.Task[None] | None = None
+        self._closing = False
         self._rendezvous: Rendezvous | None = None
         self._peers: Peers | None = None
 
@@ -110,6 +112,11 @@ class Runtime:
         return self._peers
 
     @property
+    def closing(self) -> bool:
+        """Whether ``close()`` was called: the worker is shutting down."""
+        return self._closing
+
+    @property
     def context_ids(self) -> list[int]:
         """Ids of the live contexts."""
         return list(self._contexts)
@@ -126,7 +133,9 @@ class Runtime:
             self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
 
     async def close(self) -> None:
-        """Stop sweeping and close every context (pending ops fail with CANCELLED)."""
+        """Stop sweeping and close every context (pending ops fail with CANCELLED); from
+        then on, CreateContext is UNAVAILABLE."""
+        self._closing = True
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -195,6 +204,11 @@ class Runtime:
                     f"{request.context_view_id})."
                 )
             await self._drop(context_id, "it was replaced by a new context with the same id")
+        if self._closing:  # checked after the awaits above: close() may have run during them
+            raise UnavailableError(
+                "the worker is shutting down: create the context on another worker, or "
+                "on this one once it has restarted"
+            )
         if len(self._contexts) >= self.options.limits.max_contexts:
             raise ResourceExhaustedError(
                 f"this worker holds {len(self._contexts)} contexts, its max_contexts: close "

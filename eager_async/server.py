@@ -12,15 +12,21 @@ from types import TracebackType
 
 import grpclib.server
 
-from .receiver import Receiver
+from .access_log import AccessLog
+from .calls import CallObserver, CallReceiver, CallWatcher
+from .health import WorkerHealth
+from .metrics import MetricsEndpoint, WorkerMetrics
+from .reflection import with_reflection
 from .runtime import Runtime, RuntimeOptions
 from .security import Security
-from .service import EagerService, WorkerHealth, WorkerService
+from .service import EagerService, WorkerService
 from .transport import GrpcServer
 
 __all__ = ["EagerServer", "serve"]
 
 logger = logging.getLogger(__name__)
+
+_STATUS_GRACE = 5.0  # seconds shutdown waits for cancelled RPCs to send their statuses
 
 
 class EagerServer:
@@ -29,7 +35,9 @@ class EagerServer:
     Use it as an async context manager, or call ``start()``, then ``close()`` and
     ``await wait_closed()``. ``security`` turns on TLS and authentication (None:
     plaintext, every caller anonymous). ``shutdown_grace``: seconds shutdown waits for
-    running kernels before it leaves them behind.
+    running kernels before it leaves them behind. ``metrics_port``: serve Prometheus
+    metrics over HTTP on ``metrics_host`` (default: ``host``) at that port (0: a free
+    one; None: no metrics). ``access_log``: log a line per RPC (``access_log``).
 
     >>> async with EagerServer(port=0) as server:   # doctest: +SKIP
     ...     print(server.address)
@@ -44,6 +52,9 @@ class EagerServer:
         options: RuntimeOptions | None = None,
         security: Security | None = None,
         shutdown_grace: float = 10.0,
+        metrics_port: int | None = None,
+        metrics_host: str | None = None,
+        access_log: bool = False,
     ) -> None:
         self.host = host
         self.shutdown_grace = shutdown_grace
@@ -57,8 +68,21 @@ class EagerServer:
             thread_name_prefix="eager-kernel",
         )
         self.runtime = Runtime(self._pool, options)
-        self.receiver = Receiver(self.runtime.options.limits)
+        self.receiver = CallReceiver(self.runtime.options.limits)
         """Reads every request, under the limits (one budget for all services)."""
+        self.metrics = (
+            None if metrics_port is None else WorkerMetrics(self.runtime, self.receiver)
+        )
+        """The worker's Prometheus metrics (None without ``metrics_port``)."""
+        self._metrics_address = (metrics_host or host, metrics_port or 0)
+        self._metrics_endpoint: MetricsEndpoint | None = None
+        observers: list[CallObserver] = [AccessLog()] if access_log else []
+        if self.metrics is not None:
+            observers.append(self.metrics)
+        self._call_watcher = CallWatcher(observers) if observers else None
+        self.health = WorkerHealth()
+        """The worker's ``grpc.health.v1.Health``: SERVING once started, NOT_SERVING from
+        the moment shutdown begins."""
         self._server: grpclib.server.Server | None = None
         self._socket: socket.socket | None = None
         self._closing: asyncio.Task[None] | None = None
@@ -71,6 +95,13 @@ class EagerServer:
         return int(self._socket.getsockname()[1])
 
     @property
+    def metrics_port(self) -> int:
+        """The port the metrics endpoint listens on (known once started)."""
+        if self._metrics_endpoint is None:
+            raise RuntimeError("the server serves no metrics, or is not started")
+        return self._metrics_endpoint.port
+
+    @property
     def address(self) -> str:
         """``host:port``, ready for a gRPC client."""
         return f"{self.host}:{self.port}"
@@ -79,6 +110,9 @@ class EagerServer:
         """Bind, start the runtime, and accept connections."""
         # First, so that a bad certificate or key leaves nothing started.
         tls = None if self.security is None else self.security.server_ssl_context()
+        if self.metrics is not None:
+            self._metrics_endpoint = MetricsEndpoint(self.metrics.registry)
+            await self._metrics_endpoint.start(*self._metrics_address)
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections only
         # when the socket says TCP, and without it every reply waits ~40 ms (Nagle plus
@@ -90,24 +124,31 @@ class EagerServer:
             await self.runtime.start()
             # grpclib binds a server to the loop current at construction: build it here,
             # inside the loop that will run it.
-            self._server = GrpcServer([
+            self._server = GrpcServer(with_reflection([
                 EagerService(self.runtime, self.receiver),
                 WorkerService(self.runtime, self.receiver),
-                WorkerHealth(),
-            ])  # fmt: skip
+                self.health,
+            ]))  # fmt: skip
+            if self._call_watcher is not None:  # first: it sees the RPCs security refuses
+                self._call_watcher.install(self._server)
             if self.security is not None:
                 self.security.install(self._server)
             await self._server.start(sock=sock, ssl=tls)
         except BaseException:
             sock.close()
+            if self._metrics_endpoint is not None:
+                self._metrics_endpoint.close()
+                await self._metrics_endpoint.wait_closed()
             raise
         self._socket = sock
+        self.health.set_serving(True)
         logger.info("eager_async worker listening on %s", self.address)
         if self.security is not None:
             logger.info("security: %s", self.security)
 
     def close(self) -> None:
-        """Begin shutting down: stop accepting, fail pending ops, cancel running RPCs."""
+        """Begin shutting down: health NOT_SERVING, stop accepting connections, fail
+        pending ops with CANCELLED, end running RPCs with CANCELLED, stop the kernels."""
         if self._closing is None:
             self._closing = asyncio.get_running_loop().create_task(self._shutdown())
 
@@ -118,15 +159,34 @@ class EagerServer:
         await self._closing
 
     async def _shutdown(self) -> None:
-        # Contexts first, so RPCs waiting on ops end with CANCELLED rather than vanish.
+        # The order docs/operations-lifecycle.md gives. Health first, so that balancers
+        # and probes send no more work; then no new connection.
+        self.health.set_serving(False)
+        if self._server is not None and self._server._server is not None:
+            # grpclib's close() would also cancel every running RPC, before the contexts
+            # below tell theirs why: its listener alone, first.
+            self._server._server.close()
+        # Contexts next, so RPCs waiting on ops end with their ops' CANCELLED; close()
+        # then cancels those still running, which end with CANCELLED too (service.py).
         await self.runtime.close()
         if self._server is not None:
             self._server.close()
-            await self._server.wait_closed()
+            try:
+                await asyncio.wait_for(self._server.wait_closed(), _STATUS_GRACE)
+            except TimeoutError:
+                # A client that stopped reading its socket keeps its RPCs from writing their
+                # statuses: they end with the event loop, not hold the shutdown.
+                logger.warning(
+                    "RPCs could not send their CANCELLED status within %g s; leaving them",
+                    _STATUS_GRACE,
+                )
         # Threads still running a kernel finish it (loops stop at their next iteration,
         # their contexts closed); queued work is dropped. Kernels that outlast the grace
         # period are left running, and ``kernels_abandoned`` says so.
         await self._stop_kernels()
+        if self._metrics_endpoint is not None:
+            self._metrics_endpoint.close()
+            await self._metrics_endpoint.wait_closed()
         if self._socket is not None:
             self._socket.close()
         logger.info("eager_async worker stopped")

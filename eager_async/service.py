@@ -14,10 +14,7 @@ from typing import Any, TypeVar
 import grpclib.const
 import grpclib.server
 import numpy as np
-from google.protobuf.message import DecodeError
 from grpclib.exceptions import GRPCError, StreamTerminatedError
-from grpclib.health.service import Health
-from grpclib.health.v1.health_pb2 import HealthCheckRequest
 
 from . import upb
 from ._proto import tensorflow as tf
@@ -38,7 +35,7 @@ from .wire import (
     encode_results,
 )
 
-__all__ = ["MAX_REPLY_BYTES", "EagerService", "WorkerHealth", "WorkerService"]
+__all__ = ["MAX_REPLY_BYTES", "EagerService", "WorkerService"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,10 +46,18 @@ T = TypeVar("T")
 
 
 @contextlib.asynccontextmanager
-async def _statuses(method: str) -> AsyncIterator[None]:
+async def _statuses(method: str, runtime: Runtime) -> AsyncIterator[None]:
     """The one mapping from errors to gRPC statuses."""
     try:
         yield
+    except asyncio.CancelledError:
+        if not runtime.closing:
+            raise  # the client went away or its deadline passed: nobody to answer
+        # The server cancels every RPC still running as it shuts down: the client learns
+        # why, rather than see its connection drop.
+        raise GRPCError(
+            grpclib.const.Status.CANCELLED, f"{method}: the worker is shutting down"
+        ) from None
     except (GRPCError, StreamTerminatedError):  # a status already, or nobody to tell
         raise
     except MemoryError:
@@ -172,7 +177,7 @@ class EagerService:
         # Every request but Enqueue's is decoded strictly, then as the typed message.
         mapping = {
             _SERVICE + name: grpclib.const.Handler(
-                _unary_handler(self.receiver, name, method,
+                _unary_handler(self.runtime, self.receiver, name, method,
                                _decoder(name, request, records.get(name))),
                 unary, None, reply,
             )
@@ -180,7 +185,9 @@ class EagerService:
         }  # fmt: skip
         # Enqueue is the hot path: parsed by upb into records, answered with prebuilt bytes.
         mapping[_SERVICE + "Enqueue"] = grpclib.const.Handler(
-            _unary_handler(self.receiver, "Enqueue", self._enqueue, self._decode_enqueue),
+            _unary_handler(
+                self.runtime, self.receiver, "Enqueue", self._enqueue, self._decode_enqueue
+            ),
             unary, None, EncodedReply,
         )  # fmt: skip
         mapping[_SERVICE + "StreamingEnqueue"] = grpclib.const.Handler(
@@ -210,7 +217,7 @@ class EagerService:
         self, stream: grpclib.server.Stream[Any, EncodedReply]
     ) -> None:
         # One reply per request, in order; the first error ends the stream with its status.
-        async with _statuses("StreamingEnqueue"):
+        async with _statuses("StreamingEnqueue", self.runtime):
             while True:
                 request = await self.receiver.receive(
                     stream, "StreamingEnqueue", self._decode_enqueue
@@ -295,12 +302,12 @@ class WorkerService:
         recv_tensor = StrictRequest("RecvTensor", "tensorflow.RecvTensorRequest")
         return {
             "/tensorflow.WorkerService/GetStatus": grpclib.const.Handler(
-                _unary_handler(self.receiver, "GetStatus", self._get_status,
+                _unary_handler(self.runtime, self.receiver, "GetStatus", self._get_status,
                                get_status.FromString),
                 unary, None, tf.GetStatusResponse,
             ),
             "/tensorflow.WorkerService/RecvTensor": grpclib.const.Handler(
-                _unary_handler(self.receiver, "RecvTensor", self._recv_tensor,
+                _unary_handler(self.runtime, self.receiver, "RecvTensor", self._recv_tensor,
                                recv_tensor.FromString),
                 unary, None, EncodedReply,
             ),
@@ -329,13 +336,14 @@ def _decoder(
 
 
 def _unary_handler(
+    runtime: Runtime,
     receiver: Receiver,
     name: str,
     method: Callable[[Any], Awaitable[Any]],
     decode: Callable[[bytes], Any],
 ) -> Callable[[grpclib.server.Stream[Any, Any]], Awaitable[None]]:
     async def handle(stream: grpclib.server.Stream[Any, Any]) -> None:
-        async with _statuses(name):
+        async with _statuses(name, runtime):
             request = await receiver.receive(stream, name, decode)
             if request is None:
                 raise InvalidArgumentError(f"{name}: the call carries no request message")
@@ -343,34 +351,3 @@ def _unary_handler(
         await stream.send_message(reply)
 
     return handle
-
-
-class _CheckedHealthRequest:
-    """grpclib's health request type, whose corrupt bytes are INVALID_ARGUMENT (grpclib
-    would answer UNKNOWN)."""
-
-    @staticmethod
-    def FromString(data: bytes) -> HealthCheckRequest:  # the protobuf method grpclib calls
-        """The request ``data`` holds."""
-        try:
-            request: HealthCheckRequest = HealthCheckRequest.FromString(data)
-        except DecodeError as error:
-            raise GRPCError(
-                grpclib.const.Status.INVALID_ARGUMENT,
-                f"Health: the request is not a valid HealthCheckRequest ({error})",
-            ) from None
-        return request
-
-
-class WorkerHealth(Health):
-    """grpclib's ``grpc.health.v1.Health``, its requests checked: a corrupt one is
-    INVALID_ARGUMENT.
-
-    >>> grpclib.server.Server([..., WorkerHealth()])   # doctest: +SKIP
-    """
-
-    def __mapping__(self) -> dict[str, grpclib.const.Handler]:
-        return {
-            path: handler._replace(request_type=_CheckedHealthRequest)
-            for path, handler in super().__mapping__().items()
-        }
