@@ -17,6 +17,7 @@ array([0, 1, 2], dtype=int32)
 from __future__ import annotations
 
 import math
+import mmap
 from collections.abc import Sequence
 from typing import Any
 
@@ -259,8 +260,25 @@ def _from_content(content: bytes, np_dtype: np.dtype, count: int, what: str) -> 
         # TF reads any non-zero byte as true; NumPy assumes bools are stored as 0 or 1.
         return array.view(np.uint8).astype(np.bool_)
     if not (array.dtype.isnative and array.flags.aligned):
-        array = array.astype(np_dtype)
+        array = _aligned_copy(array, np_dtype)
     return array
+
+
+_PAGED_FROM = 1 << 20  # bytes from which an aligned copy gets pages of its own
+
+
+def _aligned_copy(array: np.ndarray, np_dtype: np.dtype) -> np.ndarray:
+    """``array`` (numbers at an odd offset of the message, or big-endian) as native,
+    aligned numbers. A large one is copied into anonymous memory of its own: NumPy asks
+    for transparent huge pages for its large arrays, and faulting in fresh 2 MiB pages
+    took 150 ms more, one 64 MiB push in five, than plain pages (the zeroing of
+    memory the machine had not touched yet)."""
+    if array.nbytes < _PAGED_FROM:
+        return array.astype(np_dtype)
+    pages = mmap.mmap(-1, array.nbytes)
+    aligned = np.frombuffer(pages, dtype=np_dtype)
+    np.copyto(aligned, array)
+    return aligned
 
 
 def _from_typed(proto: TensorProto, np_dtype: np.dtype, count: int, what: str) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import mmap
 from pathlib import Path
 from typing import Any
 
@@ -198,6 +199,22 @@ def test_misaligned_content_is_copied_into_an_aligned_array() -> None:
     array = decode_tensor(proto)
     assert array.flags.aligned
     assert array.tolist() == [0.0, 1.0, 2.0]
+
+
+def test_a_large_misaligned_content_gets_pages_of_its_own() -> None:
+    # From 1 MiB the aligned copy lives in an anonymous mapping, not a NumPy allocation
+    # (which would ask for transparent huge pages).
+    values = np.arange(1 << 18, dtype="<f4")
+    content = memoryview(b"x" + values.tobytes())[1:]
+    shape = encode_shape(values.shape)
+    proto = TensorProto(dtype=DataType.DT_FLOAT, tensor_shape=shape, tensor_content=content)  # type: ignore[arg-type]
+    array = decode_tensor(proto)
+    assert array.flags.aligned
+    base: Any = array
+    while isinstance(base, np.ndarray):
+        base = base.base
+    assert isinstance(base, memoryview) and isinstance(base.obj, mmap.mmap)
+    np.testing.assert_array_equal(array, values)
 
 
 def test_fewer_typed_values_repeat_the_last() -> None:
