@@ -438,21 +438,46 @@ class Batcher:
                 _settle(fetch.result, value)
 
     def _stream_failed(self, error: EagerError) -> None:
-        """The worker ended the stream with ``error``: about the oldest request in
-        flight; the others it never read, and they are queued again."""
+        """The worker ended the stream with ``error``, about the request in flight that
+        holds the op it names (the oldest when it names none). Those before it were
+        answered, but their replies may be lost: grpclib's client drops what it has not
+        handed out yet when the worker resets the stream after its status. Their ops
+        count as applied, their fetches are sent again. The worker never read those
+        after it: they are queued again."""
         if not self._in_flight:
             self._fail_pending(error)
             return
-        failed = self._in_flight.popleft()
         again: list[_Item | _Fetch] = []
+        for _ in range(self._failed_request(error)):
+            answered = self._in_flight.popleft()
+            for item in answered.items:
+                self._applied(item.record)
+            again += answered.fetches
+        failed = self._in_flight.popleft()
+        # What of the failed request is to be sent again comes before the later requests:
+        # one of them may fetch a value that one of its unrun ops makes.
+        again += self._attribute(failed, error)
         for request in self._in_flight:
             self._released.extend(request.released)
             again += [*request.items, *request.fetches]
         self._in_flight.clear()
-        again += self._attribute(failed, error)
         self._pending.extendleft(reversed(again))
         if again:
             self._work.set()
+
+    def _failed_request(self, error: EagerError) -> int:
+        """Where in the requests in flight the one ``error`` is about is: the one holding
+        the op it names, the first of fetches for a fetch (op id -1), else the oldest."""
+        named = _OP_ID.search(error.message)
+        if named is not None:
+            op_id = int(named.group(1))
+            for index, request in enumerate(self._in_flight):
+                if op_id == -1:
+                    if request.fetches:
+                        return index
+                elif any(item.record.op_id == op_id for item in request.items):
+                    return index
+        return 0
 
     def _attribute(self, request: _Request, error: EagerError) -> list[_Item | _Fetch]:
         """Give ``error`` to what failed in ``request``; returns what is to be sent again.

@@ -316,6 +316,35 @@ async def test_an_error_reaches_dependants_and_not_unrelated(ctx: RemoteContext)
     assert np.array_equal(await (a + 1), np.arange(6) + 1)
 
 
+async def test_a_value_awaited_before_a_failure_in_its_batch_is_known(ctx: RemoteContext) -> None:
+    # The fetch of `later` is in flight behind the request that fails: it must be sent
+    # again after `later` itself, which the failure kept from running.
+    a = ctx.constant(np.arange(6, dtype=np.float32))
+    bad = a.reshape(4, 5)
+    later = a - 1
+    assert np.array_equal(await later, np.arange(6) - 1)
+    with pytest.raises(InvalidArgumentError, match=r"Reshape \(op id \d+\)"):
+        await bad
+
+
+async def test_a_failure_behind_an_answered_release_is_not_sent_twice(
+    ctx: RemoteContext,
+) -> None:
+    # A release-only request is in flight ahead of the failing one, and grpclib drops its
+    # reply when the worker resets the stream: the release must not be sent again (the
+    # worker would refuse the unknown handle, failing everything after it).
+    a = ctx.constant(np.arange(6, dtype=np.float32))
+    total = (a * 2).sum()
+    assert float(await total) == 30.0
+    del total
+    gc.collect()
+    bad = a.reshape(4, 5)
+    later = a - 1
+    assert np.array_equal(await later, np.arange(6) - 1)
+    with pytest.raises(InvalidArgumentError, match=r"Reshape \(op id \d+\)"):
+        await bad
+
+
 async def test_a_runtime_failure_in_an_async_context(server: EagerServer,
                                                      client: EagerClient) -> None:
     async with client.context(is_async=True) as ctx:
