@@ -120,6 +120,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not isinstance(logging.getLevelName(args.log_level.upper()), int):
             parser.error(f"--log-level {args.log_level}: not a logging level")
         return _run_cluster(args)
+    # Checked here rather than by the option's type: a local cluster passes it on to its
+    # tasks unchecked, and its tests use a value every task refuses.
+    if args.threads is not None and args.threads < 1:
+        serve.error(f"--threads {args.threads}: must be at least 1")
     try:
         configure_logging(args.log_level, args.log_format, http2=args.log_http2)
     except ValueError as error:

@@ -62,6 +62,7 @@ def test_an_address_not_of_this_host_is_status_3() -> None:
     (["--port", "http"], "argument --port: "),
     (["--max-tensor-bytes", "12Q"], "not a size: '12Q'"),
     (["--memory-bytes", "-1"], "must be at least 1, got '-1'"),
+    (["--threads", "0"], "--threads 0: must be at least 1"),
     (["--token-file", "{directory}"], "--token-file {directory}: Is a directory"),
     (["--tls-cert", "{directory}/missing.pem"], "No such file or directory"),
 ])  # fmt: skip

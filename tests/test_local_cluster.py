@@ -248,11 +248,11 @@ def test_a_task_that_cannot_start_is_named_with_its_output(
     assert cluster.stdout == []
     log = "\n".join(cluster.stderr)
     assert re.search(
-        r"worker/\d \(pid \d+\) exited with code 1 before the cluster was up "
+        r"worker/\d \(pid \d+\) exited with code 2 before the cluster was up "
         r"\(its address: 127\.0\.0\.1:\d+\); its last output:",
         log,
     ), log
-    assert "max_workers must be greater than 0" in log
+    assert "--threads -1: must be at least 1" in log
 
 
 @pytest.mark.parametrize(
@@ -313,7 +313,7 @@ async def test_next_exit_reports_a_task_that_ended_by_itself() -> None:
 
 async def test_a_failed_start_names_the_task_and_reaps_every_process() -> None:
     cluster = LocalCluster(2, 1, serve_args=["--threads", "-1"])
-    failed = r"(worker|ps)/\d \(pid \d+\) exited with code 1 before the cluster was up"
+    failed = r"(worker|ps)/\d \(pid \d+\) exited with code 2 before the cluster was up"
     with pytest.raises(LocalClusterError, match=failed):
         await cluster.start()
     assert all(_gone(cluster.pid(task)) for task in cluster.tasks)
