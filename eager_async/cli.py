@@ -16,11 +16,8 @@ from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 
-from grpclib.exceptions import GRPCError, StreamTerminatedError
-
-from . import bench
+from . import bench, health_probe
 from .exit_status import ExitStatus
-from .health import check_health
 from .limits import Limits
 from .local_cluster import LocalCluster, LocalClusterError, Task
 from .log_format import LOG_FORMATS, configure_logging
@@ -102,12 +99,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             "bench", help="measure a worker (ours, started unless --address; --compare another)"
         )
     )
-    _add_health_command(commands)
+    health_probe.add_command(commands)
     for worker_parser in (serve, cluster):
         _defaults_from_environment(worker_parser)
     args = parser.parse_args(argv)
     if args.command == "health":
-        return _health(args)
+        return health_probe.run(args)
     if args.command == "bench":
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         return bench.main(bench.options_from_args(args))
@@ -518,42 +515,3 @@ def _version() -> str:
         from . import __version__
 
         return __version__
-
-
-def _add_health_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    health = commands.add_parser(
-        "health",
-        help="ask a worker's grpc.health.v1.Health; exit 0 when SERVING, 1 otherwise "
-        "(a container's HEALTHCHECK, a probe)",
-    )
-    health.add_argument("address", metavar="HOST:PORT", type=_host_port)
-    health.add_argument(
-        "--service", default="", help="a service's name, e.g. tensorflow.eager.EagerService "
-        "(default: the worker as a whole)",
-    )  # fmt: skip
-    health.add_argument(
-        "--timeout", type=float, default=5.0, metavar="SECONDS",
-        help="how long to wait for the answer (default 5)",
-    )  # fmt: skip
-
-
-def _host_port(text: str) -> tuple[str, int]:
-    host, colon, port = text.rpartition(":")
-    if not colon or not port.isdigit() or not 0 < int(port) < 65536:
-        raise argparse.ArgumentTypeError(f"not HOST:PORT: {text!r} (e.g. 127.0.0.1:50051)")
-    return host.strip("[]") or "127.0.0.1", int(port)
-
-
-def _health(args: argparse.Namespace) -> int:
-    # Docker reads any status but 0 and 1 as a broken check: every failure here is 1.
-    host, port = args.address
-    try:
-        status = asyncio.run(check_health(host, port, args.service, args.timeout))
-    except GRPCError as error:
-        status = f"{error.status.name} {error.message or ''}".strip()
-    except (OSError, StreamTerminatedError) as error:
-        status = f"UNREACHABLE {error}"
-    except TimeoutError:
-        status = f"UNREACHABLE no answer within {args.timeout:g} s"
-    print(status)
-    return ExitStatus.OK if status == "SERVING" else ExitStatus.FAILED

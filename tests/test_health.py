@@ -136,3 +136,17 @@ def test_the_health_command_refuses_a_bad_address() -> None:
     refused = _probe("localhost")
     assert refused.returncode == ExitStatus.USAGE
     assert "not HOST:PORT: 'localhost'" in refused.stderr
+
+
+def test_the_health_command_imports_neither_the_worker_nor_numpy() -> None:
+    # A probe runs every few seconds: `python -m eager_async health` loads grpclib only.
+    probe = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "eager_async", "health", "127.0.0.1:1",
+         "--timeout", "1"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert probe.returncode == ExitStatus.FAILED, probe.stderr
+    assert probe.stdout.startswith("UNREACHABLE")
+    imported = {line.rsplit("|", 1)[-1].strip() for line in probe.stderr.splitlines()}
+    assert "eager_async.health" in imported
+    assert not {"numpy", "eager_async.runtime", "eager_async.cli"} & imported
