@@ -40,11 +40,20 @@ proto: $(STAMP)
 		--descriptor_set_out=eager_async/_proto/eager_service.desc \
 		$$(find proto -name '*.proto' | sort)
 
-# The suite runs twice: on the compiled hot path, then on the same source as pure Python
-# (what a machine without a C compiler runs).
+# The suite runs twice, side by side (its tests wait on sockets and subprocesses as much as
+# they compute: 2 min 20 s for both on 2 cores, against 4 min 20 s one after the other):
+# on the compiled hot path, and on the same source as pure Python (what a machine without
+# a C compiler runs). The pure pass's output follows the compiled one's; both must pass.
 test: $(COMPILED)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q
-	PATH="$(CURDIR)/$(BIN):$$PATH" EAGER_ASYNC_PURE_PYTHON=1 $(BIN)/python -m pytest -q -p no:cacheprovider
+	@pure_log=$$(mktemp); \
+	PATH="$(CURDIR)/$(BIN):$$PATH" EAGER_ASYNC_PURE_PYTHON=1 \
+		$(BIN)/python -m pytest -q -p no:cacheprovider >"$$pure_log" 2>&1 & pure=$$!; \
+	trap 'kill $$pure 2>/dev/null; rm -f "$$pure_log"' EXIT; \
+	echo "== the suite on the compiled hot path"; \
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q; compiled=$$?; \
+	wait $$pure; pure_status=$$?; \
+	echo "== the suite as pure Python (EAGER_ASYNC_PURE_PYTHON=1)"; cat "$$pure_log"; \
+	test $$compiled -eq 0 && test $$pure_status -eq 0
 
 serve: $(COMPILED)
 	$(BIN)/python -m eager_async serve --host $(HOST) --port $(PORT)
