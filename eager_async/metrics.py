@@ -4,6 +4,9 @@ Counters and histograms are bumped once per RPC and once per Enqueue request (ba
 never per op: they hear of both from the ``CallWatcher`` (``calls``). Gauges describing
 the worker's state (contexts, queues, handles) are read from the runtime when Prometheus
 scrapes, by a collector running on the event loop, so they cost nothing in between.
+That is why the endpoint is a small asyncio server rather than prometheus-client's own
+``start_http_server``, whose thread would read the runtime's tables while the loop
+changes them; what it sends is prometheus-client's encoding (``choose_encoder``).
 docs/operations-metrics.md lists every metric.
 
 >>> metrics = WorkerMetrics(runtime, receiver)          # doctest: +SKIP
