@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -197,7 +198,9 @@ class EagerServer:
 
         def shut_down() -> None:
             self._pool.shutdown(wait=True, cancel_futures=True)
-            loop.call_soon_threadsafe(stopped.set)
+            # A kernel left behind may end after the loop has closed: nobody waits then.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(stopped.set)
 
         # A daemon thread of our own, not the loop's executor, which the loop's owner
         # would wait for, kernel or not.

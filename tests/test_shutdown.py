@@ -8,6 +8,7 @@ import asyncio
 import os
 import signal
 import sys
+import threading
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
@@ -213,3 +214,35 @@ async def test_a_client_that_stops_reading_cannot_hold_the_shutdown(
         await asyncio.wait_for(server.wait_closed(), 60)
     finally:
         writer.close()
+
+
+def test_a_kernel_left_behind_ends_quietly_after_the_loop_has_closed(gate: Gate) -> None:
+    # The shutdown thread waits for the kernel pool; when a kernel outlives the grace
+    # period and the loop, its last act (waking the loop) must not raise in that thread.
+    async def serve_and_leave_a_kernel() -> None:
+        server = EagerServer(port=0, threads=1, shutdown_grace=0.1)
+        await server.start()
+        channel = Channel("127.0.0.1", server.port)
+        try:
+            stub = pb.EagerServiceStub(channel)
+            await stub.create_context(create(4242, is_async=True))
+            await stub.enqueue(enqueue(4242, op(1, "_TestGate", np.float32(1))))
+            assert await asyncio.to_thread(gate.entered.wait, 30)
+            server.close()
+            await server.wait_closed()
+            assert server.kernels_abandoned
+        finally:
+            channel.close()
+
+    raised: list[BaseException | None] = []
+    hook = threading.excepthook
+    threading.excepthook = lambda args: raised.append(args.exc_value)
+    try:
+        asyncio.run(serve_and_leave_a_kernel())  # its loop is closed when this returns
+        (shutdown,) = [t for t in threading.enumerate() if t.name == "eager-shutdown"]
+        gate.opened.set()
+        shutdown.join(30)
+        assert not shutdown.is_alive()
+    finally:
+        threading.excepthook = hook
+    assert raised == []
