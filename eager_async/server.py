@@ -17,6 +17,7 @@ from .access_log import AccessLog
 from .calls import CallObserver, CallReceiver, CallWatcher
 from .health import WorkerHealth
 from .metrics import MetricsEndpoint, WorkerMetrics
+from .receiver import Receiver
 from .reflection import with_reflection
 from .runtime import Runtime, RuntimeOptions
 from .security import Security
@@ -69,7 +70,9 @@ class EagerServer:
             thread_name_prefix="eager-kernel",
         )
         self.runtime = Runtime(self._pool, options)
-        self.receiver = CallReceiver(self.runtime.options.limits)
+        # Only a watched RPC has a Call for the receiver to note its context and items on.
+        watched = access_log or metrics_port is not None
+        self.receiver = (CallReceiver if watched else Receiver)(self.runtime.options.limits)
         """Reads every request, under the limits (one budget for all services)."""
         self.metrics = (
             None if metrics_port is None else WorkerMetrics(self.runtime, self.receiver)
