@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument(
-        "--port", type=_port_or_free, default=50051, help="port (0 picks a free one)"
+        "--port", type=_port(free=True), default=50051, help="port (0 picks a free one)"
     )
     serve.add_argument("--job", default="worker", help="job name when a client sends none")
     serve.add_argument("--task", type=int, default=0, help="task index when a client sends none")
@@ -75,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     cluster.add_argument(
         "--chief-port",
-        type=_port,
+        type=_port(free=False),
         default=None,
         help="the port TF_CONFIG gives the chief, i.e. the tf.distribute "
         "coordinator (default: a free one)",
@@ -255,7 +255,7 @@ def _add_observability_options(parser: argparse.ArgumentParser) -> None:
         "log (docs/operations-metrics.md)",
     )  # fmt: skip
     group.add_argument(
-        "--metrics-port", metavar="PORT", type=_port_or_free, default=None,
+        "--metrics-port", metavar="PORT", type=_port(free=True), default=None,
         help="serve Prometheus metrics at http://HOST:PORT/metrics (0: a free port, "
         "logged); default: no metrics",
     )  # fmt: skip
@@ -279,11 +279,6 @@ def _add_observability_options(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
-def _port_or_free(text: str) -> int:
-    port = int(text)
-    if not 0 <= port < 65536:
-        raise argparse.ArgumentTypeError(f"not a port: {port} (0 picks a free one)")
-    return port
 
 
 def _log_format(text: str) -> str:
@@ -351,11 +346,18 @@ def _at_least(minimum: int) -> Callable[[str], int]:
     return parse
 
 
-def _port(text: str) -> int:
-    port = int(text)
-    if not 0 < port < 65536:
-        raise argparse.ArgumentTypeError(f"not a port: {port}")
-    return port
+def _port(*, free: bool) -> Callable[[str], int]:
+    """A TCP port's number; with ``free``, 0 as well (the system picks a free one)."""
+    lowest, hint = (0, " (0 picks a free one)") if free else (1, "")
+
+    def parse(text: str) -> int:
+        port = int(text)
+        if not lowest <= port < 65536:
+            raise argparse.ArgumentTypeError(f"not a port: {port}{hint}")
+        return port
+
+    parse.__name__ = "port"  # argparse's word for a value int() refuses: "invalid port value"
+    return parse
 
 
 def _run_cluster(args: argparse.Namespace) -> int:
