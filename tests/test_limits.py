@@ -22,6 +22,7 @@ from grpclib import GRPCError
 from grpclib.client import Channel
 from grpclib.const import Status
 from messages import create, decref, enqueue, handle, op, send
+from serve_process import serve_process
 
 from eager_async import EagerServer, Limits, RuntimeOptions
 from eager_async._proto.tensorflow import DataType, FunctionDef, TensorProto
@@ -331,19 +332,8 @@ def test_bad_limits_are_one_line_errors_from_flags_and_environment() -> None:
 
 
 async def test_limits_come_from_the_environment() -> None:
-    worker = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "eager_async", "serve", "--port", "0",
-        env={**os.environ, "EAGER_ASYNC_MAX_CONTEXTS": "1", "EAGER_ASYNC_MAX_TENSOR_BYTES": "1K"},
-        stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        assert worker.stderr is not None
-        port = 0
-        while not port:
-            line = (await asyncio.wait_for(worker.stderr.readline(), 60)).decode()
-            assert line, "the worker exited"
-            if "listening on" in line:
-                port = int(line.rsplit(":", 1)[1])
+    limits = {"EAGER_ASYNC_MAX_CONTEXTS": "1", "EAGER_ASYNC_MAX_TENSOR_BYTES": "1K"}
+    async with serve_process(limits) as (_, port):
         channel = Channel("127.0.0.1", port)
         try:
             stub = pb.EagerServiceStub(channel)
@@ -353,9 +343,6 @@ async def test_limits_come_from_the_environment() -> None:
             await _refused(stub.create_context(create()), "max_contexts")
         finally:
             channel.close()
-    finally:
-        worker.terminate()
-        await worker.wait()
 
 
 async def test_a_receive_without_a_send_ends_after_recv_timeout_secs() -> None:

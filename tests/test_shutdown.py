@@ -5,9 +5,7 @@ status the client receives, not a dropped connection), then a prompt exit with s
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
@@ -24,6 +22,7 @@ from h2.connection import H2Connection
 from h2.events import DataReceived
 from h2.settings import SettingCodes
 from messages import create, enqueue, op
+from serve_process import serve_process
 
 from eager_async import EagerServer, Runtime, RuntimeOptions
 from eager_async import server as server_module
@@ -80,23 +79,8 @@ async def _pending_calls(channel: Channel) -> list[asyncio.Task[tuple[Status, st
 @pytest.fixture
 async def worker_process() -> AsyncIterator[tuple[asyncio.subprocess.Process, int]]:
     """``python -m eager_async serve --port 0`` and its port; killed if a test leaves it."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "eager_async", "serve", "--port", "0",
-        stderr=asyncio.subprocess.PIPE, env={**os.environ, "EAGER_ASYNC_PURE_PYTHON": "1"},
-    )  # fmt: skip
-    try:
-        assert process.stderr is not None
-        port = 0
-        while not port:
-            line = (await asyncio.wait_for(process.stderr.readline(), 60)).decode()
-            assert line, "the worker exited before it listened"
-            if "listening on" in line:
-                port = int(line.rsplit(":", 1)[1])
-        yield process, port
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+    async with serve_process({"EAGER_ASYNC_PURE_PYTHON": "1"}) as started:
+        yield started
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
